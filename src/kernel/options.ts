@@ -1,0 +1,79 @@
+/**
+ * Kernel options: one zod schema with every default, parsed once at start. The hot
+ * path reads the parsed object and never re-checks it.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_MAX_PAYLOAD } from '../protocol/frame.js';
+import { Level } from '../protocol/schemas/permissions.js';
+
+export const DEFAULT_SOCKET_PATH = '/tmp/agentos.sock';
+export const DEFAULT_HTTP_PORT = 7391;
+
+/** `--socket PATH`, else `$AGENTOS_SOCKET`, else /tmp/agentos.sock (protocol.md §1). */
+export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.AGENTOS_SOCKET || DEFAULT_SOCKET_PATH;
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.AGENTOS_DATA_DIR || join(homedir(), '.agentos', 'data');
+}
+
+const positiveInt = (what: string) => z.number({ error: `expected ${what} as a number` }).int(`expected ${what} as a whole number`).positive(`expected ${what} above 0`);
+
+export const KernelOptions = z
+  .object({
+    socketPath: z.string().min(1).default(() => defaultSocketPath()),
+    /** File mode of the socket; 0600 keeps other users out. */
+    socketMode: z.number().int().min(0).max(0o777).default(0o600),
+    dataDir: z.string().min(1).default(() => defaultDataDir()),
+    /** The WebSocket endpoint's port; 0 picks a free one; null turns HTTP off. */
+    httpPort: z.number().int().min(0).max(65535).nullable().default(DEFAULT_HTTP_PORT),
+    httpHost: z.string().min(1).default('127.0.0.1'),
+    /** The level every direct connection starts at (deny by default: no spawn, no network). */
+    defaultLevel: Level.default('standard'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    logFile: z.string().min(1).optional(),
+    maxPayload: positiveInt('maxPayload (bytes)').default(DEFAULT_MAX_PAYLOAD),
+    /** A connection silent this long in the middle of a frame is dropped. */
+    frameIdleTimeoutMs: positiveInt('frameIdleTimeoutMs').default(30_000),
+    /** Requests a connection may have in flight before the kernel stops reading it. */
+    maxPipeline: positiveInt('maxPipeline').default(256),
+    /** Reply bytes queued for a slow reader before the kernel stops reading its requests. */
+    maxBufferedBytes: positiveInt('maxBufferedBytes').default(4 * 1024 * 1024),
+    maxConnections: positiveInt('maxConnections').default(10_000),
+    exec: z
+      .object({
+        maxTimeoutS: z.number().positive().default(3600),
+        maxOutputBytes: positiveInt('exec.maxOutputBytes').default(4 * 1024 * 1024),
+        /** Time between SIGTERM and SIGKILL when a command times out or is cancelled. */
+        killGraceMs: z.number().int().nonnegative().default(500),
+      })
+      .prefault({}),
+    files: z
+      .object({
+        /** Largest READ reply body; larger files are read in parts with offset and length. */
+        maxReadBytes: positiveInt('files.maxReadBytes').default(16 * 1024 * 1024),
+      })
+      .prefault({}),
+    workers: z
+      .object({
+        minThreads: z.number().int().nonnegative().default(1),
+        maxThreads: positiveInt('workers.maxThreads').default(4),
+        /** I/O-bound tasks (a child process, a file) share a thread. */
+        concurrentTasksPerWorker: positiveInt('workers.concurrentTasksPerWorker').default(32),
+      })
+      .prefault({}),
+    /** How long shutdown waits for connections and work to finish before forcing them. */
+    shutdownTimeoutMs: positiveInt('shutdownTimeoutMs').default(5_000),
+  })
+  .strict();
+
+export type KernelOptions = z.output<typeof KernelOptions>;
+export type KernelOptionsInput = z.input<typeof KernelOptions>;
+
+export function parseKernelOptions(input: KernelOptionsInput = {}): KernelOptions {
+  const parsed = KernelOptions.parse(input);
+  return { ...parsed, socketPath: resolve(parsed.socketPath), dataDir: resolve(parsed.dataDir) };
+}

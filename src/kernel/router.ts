@@ -1,0 +1,141 @@
+/**
+ * The one router every transport uses: resolve the opcode, check permission, validate
+ * the payload with its schema, count, dispatch, and turn any failure into a reply.
+ * Only here does an error become a reply; an unexpected throw becomes INTERNAL plus a
+ * log line, never a crash.
+ */
+import type { z } from 'zod';
+import { describeZodError, type ErrorReply, errorReply, KernelError } from '../protocol/errors.js';
+import { hexCode, type OpcodeInfo, opcodeByCode } from '../protocol/opcodes.js';
+import type { AgentSession } from './agents.js';
+import type { Logger } from './logger.js';
+import { denialReason } from './permissions.js';
+import type { KernelServices, SyscallDefinition } from './syscall.js';
+
+interface Route {
+  readonly info: OpcodeInfo;
+  readonly schema: z.ZodType | undefined;
+  readonly handle: SyscallDefinition['handle'];
+}
+
+const EMPTY_OBJECT_JSON = Buffer.from('{}');
+
+export class Router {
+  /** Indexed by wire number, aliases included: dispatch is one array read. */
+  readonly #routes: (Route | undefined)[] = new Array(256).fill(undefined);
+  readonly #kernel: KernelServices;
+  readonly #log: Logger;
+  #incidents = 0;
+
+  constructor(kernel: KernelServices, syscalls: readonly SyscallDefinition[]) {
+    this.#kernel = kernel;
+    this.#log = kernel.log.child({ component: 'router' });
+    const seen = new Set<string>();
+    for (const syscall of syscalls) {
+      if (seen.has(syscall.name)) throw new Error(`router: syscall ${syscall.name} is defined twice`);
+      seen.add(syscall.name);
+      for (let code = 0; code < 256; code++) {
+        const info = opcodeByCode(code);
+        if (info?.name !== syscall.name) continue;
+        this.#routes[code] = Object.freeze({
+          info,
+          schema: syscall.request === 'raw' ? undefined : syscall.request,
+          handle: syscall.handle,
+        });
+      }
+    }
+  }
+
+  /** Names of the routed syscalls, in opcode order. */
+  get served(): string[] {
+    return [...new Set(this.#routes.filter((r): r is Route => r !== undefined).map((r) => r.info.name))];
+  }
+
+  /**
+   * A frame from an AGNT connection: the reply's payload bytes, at once when the
+   * handler is synchronous (NOOP), else a promise that never rejects.
+   */
+  dispatchFrame(agent: AgentSession, code: number, payload: Buffer): Buffer | Promise<Buffer> {
+    const route = this.#routes[code];
+    let input: unknown = payload;
+    if (route?.schema !== undefined) {
+      try {
+        input = JSON.parse((payload.length === 0 ? EMPTY_OBJECT_JSON : payload).toString('utf8'));
+      } catch (error) {
+        this.#count(agent, route.info);
+        agent.counters.failed++;
+        return toBytes(errorReply('INVALID_REQUEST', `payload is not valid JSON: ${(error as Error).message}`));
+      }
+    }
+    const result = this.dispatch(agent, code, input);
+    return isPromise(result) ? result.then(toBytes) : toBytes(result);
+  }
+
+  /** A parsed request (WebSocket, in-process): the reply value, never a rejection. */
+  dispatch(agent: AgentSession, code: number, input: unknown): unknown {
+    const route = this.#routes[code];
+    if (route === undefined) return this.#unsupported(agent, code);
+    this.#count(agent, route.info);
+
+    const reason = denialReason(agent, route.info.permission);
+    if (reason !== undefined) return this.#deny(agent, route.info, reason);
+
+    let request = input;
+    if (route.schema !== undefined) {
+      const parsed = route.schema.safeParse(input ?? {});
+      if (!parsed.success) {
+        agent.counters.failed++;
+        const { message, field } = describeZodError(parsed.error, `${route.info.name} request`);
+        return errorReply('INVALID_REQUEST', message, { field });
+      }
+      request = parsed.data;
+    }
+
+    try {
+      const result = route.handle(request as never, agent, this.#kernel);
+      if (isPromise(result)) return result.then(undefined, (error: unknown) => this.#failure(agent, route.info, error));
+      return result;
+    } catch (error) {
+      return this.#failure(agent, route.info, error);
+    }
+  }
+
+  #count(agent: AgentSession, info: OpcodeInfo): void {
+    const counters = agent.counters;
+    counters.total++;
+    counters.byOp.set(info.code, (counters.byOp.get(info.code) ?? 0) + 1);
+  }
+
+  #unsupported(agent: AgentSession, code: number): ErrorReply {
+    agent.counters.total++;
+    agent.counters.failed++;
+    const info = opcodeByCode(code);
+    const message = info
+      ? `${info.name} (${hexCode(code)}) is not supported by this kernel yet; HELLO's "features" lists the syscalls it serves`
+      : `unknown opcode ${hexCode(code)}; protocol.md §5 lists the opcodes`;
+    return errorReply('UNSUPPORTED_OPCODE', message, { opcode: code });
+  }
+
+  #deny(agent: AgentSession, info: OpcodeInfo, reason: string): ErrorReply {
+    agent.counters.denied++;
+    // The audit trail of every denial (protocol.md §6); the audit log syscalls read it later.
+    this.#log.warn({ audit: 'syscall_blocked', agent_id: agent.id, agent_name: agent.name, op: info.name, level: agent.level, reason }, 'syscall denied');
+    return errorReply('PERMISSION_DENIED', `${info.name} denied: agent ${agent.id} at level "${agent.level}" ${reason}`);
+  }
+
+  #failure(agent: AgentSession, info: OpcodeInfo, error: unknown): ErrorReply {
+    agent.counters.failed++;
+    if (error instanceof KernelError) return errorReply(error.code, error.message, error.details);
+    const incident = ++this.#incidents;
+    this.#log.error({ err: error, incident, agent_id: agent.id, op: info.name }, 'syscall handler failed');
+    return errorReply('INTERNAL', `internal error in ${info.name} (incident ${incident}); the kernel log has the details`);
+  }
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return typeof (value as Promise<unknown> | null)?.then === 'function';
+}
+
+function toBytes(value: unknown): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(JSON.stringify(value));
+}

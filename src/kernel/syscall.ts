@@ -1,0 +1,42 @@
+/**
+ * How a syscall is declared: opcode, request schema and handler side by side. The
+ * router builds its dispatch table from these at boot (the permission comes from the
+ * opcode table, so it is stated once).
+ */
+import type { z } from 'zod';
+import type { OpName } from '../protocol/opcodes.js';
+import type { Logger } from './logger.js';
+import type { AgentSession, AgentTable } from './agents.js';
+import type { KernelOptions } from './options.js';
+import type { WorkerPool } from '../workers/pool.js';
+
+/** What handlers may use: never the whole kernel. */
+export interface KernelServices {
+  readonly options: KernelOptions;
+  readonly log: Logger;
+  readonly pool: WorkerPool;
+  readonly agents: AgentTable;
+  readonly kernelVersion: string;
+  readonly startedAt: number;
+  /** Names of the syscalls this kernel serves (HELLO's `features`). */
+  readonly features: () => readonly string[];
+}
+
+export type Handler<Req> = (request: Req, agent: AgentSession, kernel: KernelServices) => unknown;
+
+export interface SyscallDefinition {
+  readonly name: OpName;
+  /** `raw`: the handler gets the payload untouched (NOOP's bytes, or the JSON value over WebSocket). */
+  readonly request: z.ZodType | 'raw';
+  readonly handle: Handler<never>;
+}
+
+export function defineSyscall<S extends z.ZodType>(definition: {
+  name: OpName;
+  request: S;
+  handle: Handler<z.output<S>>;
+}): SyscallDefinition;
+export function defineSyscall(definition: { name: OpName; request: 'raw'; handle: Handler<unknown> }): SyscallDefinition;
+export function defineSyscall(definition: SyscallDefinition): SyscallDefinition {
+  return Object.freeze({ ...definition });
+}

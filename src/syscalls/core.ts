@@ -1,0 +1,51 @@
+/** NOOP, HELLO and EXIT. */
+import { KernelError } from '../protocol/errors.js';
+import { ExitRequest, HelloRequest, PROTOCOL_VERSION } from '../protocol/schemas/core.js';
+import type { z } from 'zod';
+import type { ExitReply, HelloReply } from '../protocol/schemas/core.js';
+import { defineSyscall } from '../kernel/syscall.js';
+
+/** Echoes its payload: raw bytes on the socket, the JSON value over WebSocket. */
+export const noop = defineSyscall({ name: 'NOOP', request: 'raw', handle: (payload) => payload });
+
+export const hello = defineSyscall({
+  name: 'HELLO',
+  request: HelloRequest,
+  handle: (request, agent, kernel): z.output<typeof HelloReply> => {
+    if (request.protocol_version !== undefined && request.protocol_version > PROTOCOL_VERSION) {
+      throw new KernelError('UNSUPPORTED_OPCODE', `protocol_version ${request.protocol_version} is newer than this kernel's (${PROTOCOL_VERSION})`);
+    }
+    if (request.token !== undefined) {
+      // Spawn and admin tokens are issued by later subsystems; an unknown token is never trusted.
+      throw new KernelError('PERMISSION_DENIED', 'the token presented in HELLO is not one this kernel issued');
+    }
+    if (request.name !== undefined) agent.name = request.name;
+    const { options } = kernel;
+    return {
+      success: true,
+      protocol_version: PROTOCOL_VERSION,
+      kernel_version: kernel.kernelVersion,
+      agent_id: agent.id,
+      name: agent.name,
+      level: agent.level,
+      admin: agent.admin,
+      features: [...kernel.features()],
+      limits: {
+        max_payload: options.maxPayload,
+        max_pipeline: options.maxPipeline,
+        exec_max_timeout_s: options.exec.maxTimeoutS,
+        exec_max_output_bytes: options.exec.maxOutputBytes,
+        read_max_bytes: options.files.maxReadBytes,
+      },
+    };
+  },
+});
+
+export const exit = defineSyscall({
+  name: 'EXIT',
+  request: ExitRequest,
+  handle: (_request, agent): z.output<typeof ExitReply> => {
+    agent.requestClose();
+    return { success: true, goodbye: true, agent_id: agent.id };
+  },
+});

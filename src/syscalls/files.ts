@@ -1,0 +1,32 @@
+/** READ and WRITE, run in a worker thread. */
+import { ReadRequest, WriteRequest } from '../protocol/schemas/files.js';
+import { defineSyscall } from '../kernel/syscall.js';
+import { resolveAgentPath } from './paths.js';
+
+export const read = defineSyscall({
+  name: 'READ',
+  request: ReadRequest,
+  handle: async (request, agent, kernel) => {
+    const path = resolveAgentPath(agent, request.path);
+    const result = await kernel.pool.run(
+      'readFile',
+      { path, encoding: request.encoding, offset: request.offset, length: request.length, maxBytes: kernel.options.files.maxReadBytes },
+      agent.closed,
+    );
+    return { success: true as const, path, ...result };
+  },
+});
+
+export const write = defineSyscall({
+  name: 'WRITE',
+  request: WriteRequest,
+  handle: async (request, agent, kernel) => {
+    const path = resolveAgentPath(agent, request.path);
+    const result = await kernel.pool.run(
+      'writeFile',
+      { path, content: request.content, encoding: request.encoding, mode: request.mode, mkdir: request.mkdir },
+      agent.closed,
+    );
+    return { success: true as const, path, ...result };
+  },
+});

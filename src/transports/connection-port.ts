@@ -1,0 +1,25 @@
+/**
+ * What a transport needs from the kernel for each connection: the router, a new
+ * agent session, and the root supervisor's notifications. Transports never see the
+ * kernel itself.
+ */
+import type { AgentSession, TransportKind } from '../kernel/agents.js';
+import type { Logger } from '../kernel/logger.js';
+import type { KernelOptions } from '../kernel/options.js';
+import type { Router } from '../kernel/router.js';
+import type { CloseReason } from '../machines/connection.machine.js';
+
+export interface ConnectionHooks {
+  /** The peer will send no more requests; replies still drain. */
+  draining(reason: Exclude<CloseReason, 'disconnected'>): void;
+  /** The connection is gone; its session has been closed. */
+  closed(): void;
+}
+
+export interface TransportContext {
+  readonly options: KernelOptions;
+  readonly log: Logger;
+  readonly router: Router;
+  /** Open an agent session for a new connection and tell the root supervisor about it. */
+  openConnection(transport: TransportKind, requestClose: () => void): { session: AgentSession; hooks: ConnectionHooks };
+}
