@@ -1,0 +1,102 @@
+/** `agentos kernel`: run the kernel in the foreground until SIGINT or SIGTERM. */
+import { readFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { ZodError } from 'zod';
+import { startKernel } from '../../kernel/kernel.js';
+import { type KernelOptionsInput, KernelOptions } from '../../kernel/options.js';
+import { describeZodError } from '../../protocol/errors.js';
+import { LEVELS } from '../../protocol/schemas/permissions.js';
+import { fail, out } from '../output.js';
+import { socketOption } from '../socket-option.js';
+
+interface KernelFlags {
+  socket?: string;
+  dataDir?: string;
+  httpPort?: number | null;
+  level?: (typeof LEVELS)[number];
+  config?: string;
+  logLevel?: string;
+  logFile?: string;
+  maxPayload?: number;
+}
+
+function port(value: string): number | null {
+  if (value === 'off') return null;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 to 65535, or "off"');
+  return n;
+}
+
+function bytes(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a number of bytes above 0');
+  return n;
+}
+
+async function readConfig(path: string): Promise<KernelOptionsInput> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    fail(`cannot read --config ${path}: ${(error as Error).message}`);
+  }
+  const value: unknown = parseYaml(text);
+  if (value === null || value === undefined) return {};
+  const parsed = KernelOptions.partial().safeParse(value);
+  if (!parsed.success) fail(`${path}: ${describeZodError(parsed.error, 'config').message}`);
+  return value as KernelOptionsInput;
+}
+
+export function registerKernelCommand(program: Command): void {
+  program
+    .command('kernel')
+    .description('run the kernel in the foreground')
+    .addOption(socketOption())
+    .option('--data-dir <dir>', 'where the kernel keeps its state (default: $AGENTOS_DATA_DIR, then ~/.agentos/data)')
+    .option('--http-port <port>', 'HTTP/WebSocket port; 0 = any free port, "off" = none (default 7391)', port)
+    .addOption(new Option('--level <level>', 'permission level of direct connections (default standard)').choices(LEVELS))
+    .option('--config <file>', 'YAML file of kernel options; flags override it')
+    .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .option('--log-file <file>', 'write logs to this file instead of stderr')
+    .option('--max-payload <bytes>', 'largest request payload (default 1048576)', bytes)
+    .action(async (flags: KernelFlags) => {
+      const fromFile = flags.config ? await readConfig(flags.config) : {};
+      const input: KernelOptionsInput = { ...fromFile };
+      if (flags.socket !== undefined) input.socketPath = flags.socket;
+      if (flags.dataDir !== undefined) input.dataDir = flags.dataDir;
+      if (flags.httpPort !== undefined) input.httpPort = flags.httpPort;
+      if (flags.level !== undefined) input.defaultLevel = flags.level;
+      if (flags.logLevel !== undefined) input.logLevel = flags.logLevel as KernelOptionsInput['logLevel'];
+      if (flags.logFile !== undefined) input.logFile = flags.logFile;
+      if (flags.maxPayload !== undefined) input.maxPayload = flags.maxPayload;
+
+      let kernel: Awaited<ReturnType<typeof startKernel>>;
+      try {
+        kernel = await startKernel(input);
+      } catch (error) {
+        if (error instanceof ZodError) fail(describeZodError(error, 'kernel option').message);
+        fail((error as Error).message);
+      }
+      out(`agentos kernel ready socket=${kernel.socketPath} http=${kernel.httpUrl ?? 'off'}`);
+
+      let signals = 0;
+      const shutdown = (signal: NodeJS.Signals) => {
+        signals++;
+        if (signals > 1) {
+          process.stderr.write(`agentos: ${signal} again, exiting at once\n`);
+          process.exit(1);
+        }
+        kernel.log.info({ signal }, 'shutting down');
+        kernel.stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            process.stderr.write(`agentos: shutdown failed: ${(error as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', shutdown);
+      process.on('SIGTERM', shutdown);
+    });
+}
