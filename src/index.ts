@@ -1,4 +1,4 @@
 /** AgentOS: the kernel, its SDK and its protocol. */
-export { type Kernel, startKernel, type KernelOptionsInput } from './kernel/index.js';
-export { AgentOSClient, AgentOSError, type ConnectOptions } from './sdk/index.js';
+export { type Kernel, type KernelOptionsInput, startKernel } from './kernel/index.js';
 export * as protocol from './protocol/index.js';
+export { AgentOSClient, AgentOSError, type ConnectOptions } from './sdk/index.js';

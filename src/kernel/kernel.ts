@@ -4,9 +4,9 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { waitFor } from 'xstate';
+import { createRootSupervisor, type RootSupervisor } from '../actors/root-supervisor.js';
 import type { Level } from '../protocol/schemas/permissions.js';
 import { PRESETS } from '../protocol/schemas/permissions.js';
-import { createRootSupervisor, type RootSupervisor } from '../actors/root-supervisor.js';
 import { SYSCALLS } from '../syscalls/index.js';
 import type { TransportContext } from '../transports/connection-port.js';
 import { InProcessConnection } from '../transports/inprocess.js';

@@ -16,6 +16,8 @@ export function createLogger(config: LoggerConfig): Logger {
     // Secrets that may pass through a request never reach a log line.
     redact: { paths: ['token', '*.token', 'env', '*.env', 'headers.authorization', '*.headers.authorization'], censor: '[redacted]' },
   };
-  const destination = config.file ? pino.destination({ dest: config.file, mkdir: true, sync: false }) : pino.destination({ dest: 2, sync: false });
+  const destination = config.file
+    ? pino.destination({ dest: config.file, mkdir: true, sync: false })
+    : pino.destination({ dest: 2, sync: false });
   return pino(options, destination);
 }

@@ -20,14 +20,24 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.AGENTOS_DATA_DIR || join(homedir(), '.agentos', 'data');
 }
 
-const positiveInt = (what: string) => z.number({ error: `expected ${what} as a number` }).int(`expected ${what} as a whole number`).positive(`expected ${what} above 0`);
+const positiveInt = (what: string) =>
+  z
+    .number({ error: `expected ${what} as a number` })
+    .int(`expected ${what} as a whole number`)
+    .positive(`expected ${what} above 0`);
 
 export const KernelOptions = z
   .object({
-    socketPath: z.string().min(1).default(() => defaultSocketPath()),
+    socketPath: z
+      .string()
+      .min(1)
+      .default(() => defaultSocketPath()),
     /** File mode of the socket; 0600 keeps other users out. */
     socketMode: z.number().int().min(0).max(0o777).default(0o600),
-    dataDir: z.string().min(1).default(() => defaultDataDir()),
+    dataDir: z
+      .string()
+      .min(1)
+      .default(() => defaultDataDir()),
     /** The WebSocket endpoint's port; 0 picks a free one; null turns HTTP off. */
     httpPort: z.number().int().min(0).max(65535).nullable().default(DEFAULT_HTTP_PORT),
     httpHost: z.string().min(1).default('127.0.0.1'),

@@ -119,7 +119,10 @@ export class Router {
   #deny(agent: AgentSession, info: OpcodeInfo, reason: string): ErrorReply {
     agent.counters.denied++;
     // The audit trail of every denial (protocol.md §6); the audit log syscalls read it later.
-    this.#log.warn({ audit: 'syscall_blocked', agent_id: agent.id, agent_name: agent.name, op: info.name, level: agent.level, reason }, 'syscall denied');
+    this.#log.warn(
+      { audit: 'syscall_blocked', agent_id: agent.id, agent_name: agent.name, op: info.name, level: agent.level, reason },
+      'syscall denied',
+    );
     return errorReply('PERMISSION_DENIED', `${info.name} denied: agent ${agent.id} at level "${agent.level}" ${reason}`);
   }
 

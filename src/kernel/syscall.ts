@@ -5,10 +5,10 @@
  */
 import type { z } from 'zod';
 import type { OpName } from '../protocol/opcodes.js';
-import type { Logger } from './logger.js';
-import type { AgentSession, AgentTable } from './agents.js';
-import type { KernelOptions } from './options.js';
 import type { WorkerPool } from '../workers/pool.js';
+import type { AgentSession, AgentTable } from './agents.js';
+import type { Logger } from './logger.js';
+import type { KernelOptions } from './options.js';
 
 /** What handlers may use: never the whole kernel. */
 export interface KernelServices {

@@ -18,9 +18,7 @@ export interface ConnectionContext extends ConnectionInput {
   closeReason: CloseReason | null;
 }
 
-export type ConnectionEvent =
-  | { type: 'connection.draining'; reason: Exclude<CloseReason, 'disconnected'> }
-  | { type: 'connection.closed' };
+export type ConnectionEvent = { type: 'connection.draining'; reason: Exclude<CloseReason, 'disconnected'> } | { type: 'connection.closed' };
 
 export const connectionMachine = setup({
   types: {

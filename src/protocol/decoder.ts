@@ -15,11 +15,9 @@ export class FrameError extends Error {
   }
 }
 
-const enum State {
-  Header = 0,
-  Payload = 1,
-  Failed = 2,
-}
+/** Decoder states: reading a header, reading a payload, or refused for good. */
+const State = { Header: 0, Payload: 1, Failed: 2 } as const;
+type State = (typeof State)[keyof typeof State];
 
 export class FrameDecoder {
   readonly #maxPayload: number;

@@ -61,7 +61,10 @@ export function describeZodError(error: z.ZodError, what = 'request'): { message
   const [first] = error.issues;
   if (!first) return { message: `invalid ${what}`, field: '' };
   const field = formatIssuePath(first.path);
+  // A rejected record key carries the key schema's own explanation one level down.
+  const nested = first.code === 'invalid_key' ? first.issues[0]?.message : undefined;
+  const expected = nested ? `${first.message}: ${nested}` : first.message;
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem(s))` : '';
-  const where = field ? `field "${field}"` : what;
-  return { message: `invalid ${what}: ${where}: ${first.message}${more}`, field };
+  const where = field ? `: field "${field}"` : '';
+  return { message: `invalid ${what}${where}: ${expected}${more}`, field };
 }

@@ -3,7 +3,7 @@
  * header `<IIBQ` (magic, agent_id, opcode, payload_len), then the payload.
  */
 
-/** "AGNT" read as a little-endian u32. */
+/** 0x41474E54 ("AGNT" as a big-endian word), written little-endian: the wire bytes are "TNGA", as the original kernel sends. */
 export const AGNT_MAGIC = 0x41474e54;
 export const HEADER_LEN = 17;
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;

@@ -80,7 +80,11 @@ export class AgentOSClient {
     const reply = await this.#transport.request(opcode, payload);
     if (reply !== null && typeof reply === 'object' && !Buffer.isBuffer(reply) && (reply as { success?: unknown }).success === false) {
       const failure = reply as { code?: ErrorCode; error?: string };
-      throw new AgentOSError(failure.code ?? 'INTERNAL', failure.error ?? 'the kernel reported a failure', reply as Record<string, unknown>);
+      throw new AgentOSError(
+        failure.code ?? 'INTERNAL',
+        failure.error ?? 'the kernel reported a failure',
+        reply as Record<string, unknown>,
+      );
     }
     return reply;
   }

@@ -49,10 +49,11 @@ export class SocketTransport implements ClientTransport {
 
   request(opcode: number, payload: unknown): Promise<unknown> {
     if (this.#closedError) return Promise.reject(this.#closedError);
-    const body =
-      Buffer.isBuffer(payload) ? payload
-      : typeof payload === 'string' && opcode === Op.NOOP ? Buffer.from(payload)
-      : Buffer.from(JSON.stringify(payload ?? {}));
+    const body = Buffer.isBuffer(payload)
+      ? payload
+      : typeof payload === 'string' && opcode === Op.NOOP
+        ? Buffer.from(payload)
+        : Buffer.from(JSON.stringify(payload ?? {}));
     return new Promise((resolve, reject) => {
       this.#waiters.push({ opcode, resolve, reject });
       for (const piece of encodeFrame(this.agentId, opcode, body)) this.#socket.write(piece);

@@ -35,7 +35,12 @@ export class WebSocketTransport implements ClientTransport {
         resolve(new WebSocketTransport(ws, wsUrl));
       });
       const onError = (error: NodeJS.ErrnoException) =>
-        reject(new AgentOSError('UNAVAILABLE', `cannot reach the AgentOS kernel at ${wsUrl}: ${error.code ?? error.message}; is it running with its HTTP port on?`));
+        reject(
+          new AgentOSError(
+            'UNAVAILABLE',
+            `cannot reach the AgentOS kernel at ${wsUrl}: ${error.code ?? error.message}; is it running with its HTTP port on?`,
+          ),
+        );
       ws.once('error', onError);
     });
   }

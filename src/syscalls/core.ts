@@ -1,9 +1,10 @@
 /** NOOP, HELLO and EXIT. */
-import { KernelError } from '../protocol/errors.js';
-import { ExitRequest, HelloRequest, PROTOCOL_VERSION } from '../protocol/schemas/core.js';
+
 import type { z } from 'zod';
-import type { ExitReply, HelloReply } from '../protocol/schemas/core.js';
 import { defineSyscall } from '../kernel/syscall.js';
+import { KernelError } from '../protocol/errors.js';
+import type { ExitReply, HelloReply } from '../protocol/schemas/core.js';
+import { ExitRequest, HelloRequest, PROTOCOL_VERSION } from '../protocol/schemas/core.js';
 
 /** Echoes its payload: raw bytes on the socket, the JSON value over WebSocket. */
 export const noop = defineSyscall({ name: 'NOOP', request: 'raw', handle: (payload) => payload });
@@ -13,7 +14,10 @@ export const hello = defineSyscall({
   request: HelloRequest,
   handle: (request, agent, kernel): z.output<typeof HelloReply> => {
     if (request.protocol_version !== undefined && request.protocol_version > PROTOCOL_VERSION) {
-      throw new KernelError('UNSUPPORTED_OPCODE', `protocol_version ${request.protocol_version} is newer than this kernel's (${PROTOCOL_VERSION})`);
+      throw new KernelError(
+        'UNSUPPORTED_OPCODE',
+        `protocol_version ${request.protocol_version} is newer than this kernel's (${PROTOCOL_VERSION})`,
+      );
     }
     if (request.token !== undefined) {
       // Spawn and admin tokens are issued by later subsystems; an unknown token is never trusted.

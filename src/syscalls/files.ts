@@ -1,6 +1,7 @@
 /** READ and WRITE, run in a worker thread. */
-import { ReadRequest, WriteRequest } from '../protocol/schemas/files.js';
+
 import { defineSyscall } from '../kernel/syscall.js';
+import { ReadRequest, WriteRequest } from '../protocol/schemas/files.js';
 import { resolveAgentPath } from './paths.js';
 
 export const read = defineSyscall({

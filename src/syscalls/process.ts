@@ -1,7 +1,8 @@
 /** EXEC: a shell command run in a worker thread. */
+
+import { defineSyscall } from '../kernel/syscall.js';
 import { KernelError } from '../protocol/errors.js';
 import { ExecRequest } from '../protocol/schemas/process.js';
-import { defineSyscall } from '../kernel/syscall.js';
 import { resolveAgentPath } from './paths.js';
 
 /**
@@ -27,14 +28,24 @@ export const execSyscall = defineSyscall({
   request: ExecRequest,
   handle: async (request, agent, kernel) => {
     if (request.async) {
-      throw new KernelError('UNSUPPORTED_OPCODE', 'field "async": asynchronous EXEC needs ASYNC_POLL, which this kernel does not serve yet; send it without "async"');
+      throw new KernelError(
+        'UNSUPPORTED_OPCODE',
+        'field "async": asynchronous EXEC needs ASYNC_POLL, which this kernel does not serve yet; send it without "async"',
+      );
     }
     if (agent.permissions.sandboxed) {
-      throw new KernelError('PERMISSION_DENIED', 'EXEC denied: the sandboxed level runs commands in an OS sandbox, which this kernel does not provide yet');
+      throw new KernelError(
+        'PERMISSION_DENIED',
+        'EXEC denied: the sandboxed level runs commands in an OS sandbox, which this kernel does not provide yet',
+      );
     }
     const { exec: limits } = kernel.options;
     if (request.timeout > limits.maxTimeoutS) {
-      throw new KernelError('INVALID_REQUEST', `invalid EXEC request: field "timeout": expected at most ${limits.maxTimeoutS} seconds (the kernel's limit)`, { field: 'timeout' });
+      throw new KernelError(
+        'INVALID_REQUEST',
+        `invalid EXEC request: field "timeout": expected at most ${limits.maxTimeoutS} seconds (the kernel's limit)`,
+        { field: 'timeout' },
+      );
     }
     const result = await kernel.pool.run(
       'exec',

@@ -7,12 +7,12 @@
  * without bound.
  */
 import type { Socket } from 'node:net';
+import type { AgentSession } from '../kernel/agents.js';
+import type { Logger } from '../kernel/logger.js';
 import { FrameDecoder, FrameError } from '../protocol/decoder.js';
 import { errorReply } from '../protocol/errors.js';
 import { encodeFrame } from '../protocol/frame.js';
 import { BAD_FRAME_OPCODE } from '../protocol/opcodes.js';
-import type { AgentSession } from '../kernel/agents.js';
-import type { Logger } from '../kernel/logger.js';
 import type { ConnectionHooks, TransportContext } from './connection-port.js';
 
 interface PendingReply {

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { RequestEnvelope, type ReplyEnvelope } from '../protocol/envelope.js';
+import { type ReplyEnvelope, RequestEnvelope } from '../protocol/envelope.js';
 import { describeZodError, errorReply } from '../protocol/errors.js';
 import { hexCode, resolveOp } from '../protocol/opcodes.js';
 import type { TransportContext } from './connection-port.js';
@@ -142,7 +142,11 @@ export class WebSocketEndpoint {
       const info = resolveOp(envelope.op);
       if (info === undefined) {
         const shown = typeof envelope.op === 'number' ? hexCode(envelope.op) : JSON.stringify(envelope.op);
-        reply({ id: envelope.id, op: String(envelope.op), result: errorReply('UNSUPPORTED_OPCODE', `unknown op ${shown}; protocol.md §5 lists the opcodes`) });
+        reply({
+          id: envelope.id,
+          op: String(envelope.op),
+          result: errorReply('UNSUPPORTED_OPCODE', `unknown op ${shown}; protocol.md §5 lists the opcodes`),
+        });
         return;
       }
       const result = router.dispatch(session, info.code, envelope.payload);

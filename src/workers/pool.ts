@@ -7,8 +7,8 @@
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { KernelError } from '../protocol/errors.js';
 import type { Logger } from '../kernel/logger.js';
+import { KernelError } from '../protocol/errors.js';
 import type { TaskName, TaskOutcome, Tasks } from './tasks.js';
 
 export interface PoolOptions {
@@ -46,13 +46,20 @@ export class WorkerPool {
    * Run a task in a worker. `cancel` (the caller's connection closing) is forwarded to
    * the task, which stops its work (a command's process group is killed).
    */
-  async run<N extends TaskName>(name: N, input: Parameters<Tasks[N]>[0], cancel?: AbortSignal): Promise<Awaited<ReturnType<Tasks[N]>> extends TaskOutcome<infer V> ? V : never> {
+  async run<N extends TaskName>(
+    name: N,
+    input: Parameters<Tasks[N]>[0],
+    cancel?: AbortSignal,
+  ): Promise<Awaited<ReturnType<Tasks[N]>> extends TaskOutcome<infer V> ? V : never> {
     if (cancel?.aborted) throw new KernelError('UNAVAILABLE', 'the connection closed before the work started');
     const channel = new MessageChannel();
     const onAbort = () => channel.port1.postMessage('cancel');
     cancel?.addEventListener('abort', onAbort, { once: true });
     try {
-      const outcome = (await this.#piscina.run({ input, cancelPort: channel.port2 }, { name, transferList: [channel.port2] })) as TaskOutcome<unknown>;
+      const outcome = (await this.#piscina.run(
+        { input, cancelPort: channel.port2 },
+        { name, transferList: [channel.port2] },
+      )) as TaskOutcome<unknown>;
       if (!outcome.ok) throw new KernelError(outcome.code, outcome.message);
       return outcome.value as never;
     } catch (error) {

@@ -30,7 +30,8 @@ export function registerCallCommand(program: Command): void {
       try {
         client = await AgentOSClient.connect({ socketPath: socketPathFrom(flags), name: 'agentos-cli' });
         const reply = await client.call(info.code, payload);
-        if (Buffer.isBuffer(reply)) out(flags.json ? JSON.stringify({ success: true, data: reply.toString('utf8') }) : reply.toString('utf8'));
+        if (Buffer.isBuffer(reply))
+          out(flags.json ? JSON.stringify({ success: true, data: reply.toString('utf8') }) : reply.toString('utf8'));
         else if (flags.json) out(JSON.stringify(reply));
         else printJson(reply);
       } catch (error) {

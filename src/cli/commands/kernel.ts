@@ -4,7 +4,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { ZodError } from 'zod';
 import { startKernel } from '../../kernel/kernel.js';
-import { type KernelOptionsInput, KernelOptions } from '../../kernel/options.js';
+import { KernelOptions, type KernelOptionsInput } from '../../kernel/options.js';
 import { describeZodError } from '../../protocol/errors.js';
 import { LEVELS } from '../../protocol/schemas/permissions.js';
 import { fail, out } from '../output.js';
@@ -57,7 +57,9 @@ export function registerKernelCommand(program: Command): void {
     .option('--http-port <port>', 'HTTP/WebSocket port; 0 = any free port, "off" = none (default 7391)', port)
     .addOption(new Option('--level <level>', 'permission level of direct connections (default standard)').choices(LEVELS))
     .option('--config <file>', 'YAML file of kernel options; flags override it')
-    .addOption(new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(
+      new Option('--log-level <level>', 'log level (default info)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    )
     .option('--log-file <file>', 'write logs to this file instead of stderr')
     .option('--max-payload <bytes>', 'largest request payload (default 1048576)', bytes)
     .action(async (flags: KernelFlags) => {

@@ -53,7 +53,15 @@ export function registerPingCommand(program: Command): void {
         return;
       }
       out(`ping ${socketPath}: kernel ${summary.kernel_version}, agent ${summary.agent_id}`);
-      if (times.length <= 20) out(table(['seq', 'time (ms)'], times.map((ms, i) => [i + 1, Number(ms.toFixed(3))])));
-      out(`${times.length} pings: min ${summary.min_ms.toFixed(3)} ms, avg ${summary.avg_ms.toFixed(3)} ms, p50 ${summary.p50_ms.toFixed(3)} ms, max ${summary.max_ms.toFixed(3)} ms`);
+      if (times.length <= 20)
+        out(
+          table(
+            ['seq', 'time (ms)'],
+            times.map((ms, i) => [i + 1, Number(ms.toFixed(3))]),
+          ),
+        );
+      out(
+        `${times.length} pings: min ${summary.min_ms.toFixed(3)} ms, avg ${summary.avg_ms.toFixed(3)} ms, p50 ${summary.p50_ms.toFixed(3)} ms, max ${summary.max_ms.toFixed(3)} ms`,
+      );
     });
 }

@@ -4,11 +4,15 @@ import { z } from 'zod';
 export const ok = { success: z.literal(true) } as const;
 
 /** A non-empty string field, with the spec's wording in the error. */
-export const nonEmpty = (what: string) => z.string({ error: `expected ${what} (a string)` }).min(1, `expected ${what}, got an empty string`);
+export const nonEmpty = (what: string) =>
+  z.string({ error: `expected ${what} (a string)` }).min(1, `expected ${what}, got an empty string`);
 
 /** Seconds as the wire carries them (fractions allowed), bounded so timers stay sane. */
 export const seconds = (max: number) =>
-  z.number({ error: 'expected a number of seconds' }).positive('expected a positive number of seconds').max(max, `expected at most ${max} seconds`);
+  z
+    .number({ error: 'expected a number of seconds' })
+    .positive('expected a positive number of seconds')
+    .max(max, `expected at most ${max} seconds`);
 
 export const Encoding = z.enum(['utf8', 'base64']);
 export type Encoding = z.infer<typeof Encoding>;
