@@ -51,7 +51,7 @@ export const KernelOptions = z
     /** Requests a connection may have in flight before the kernel stops reading it. */
     maxPipeline: positiveInt('maxPipeline').default(256),
     /** Reply bytes queued for a slow reader before the kernel stops reading its requests. */
-    maxBufferedBytes: positiveInt('maxBufferedBytes').default(4 * 1024 * 1024),
+    maxBufferedBytes: positiveInt('maxBufferedBytes').default(1024 * 1024),
     maxConnections: positiveInt('maxConnections').default(10_000),
     exec: z
       .object({
