@@ -56,30 +56,38 @@ export class Router {
    * handler is synchronous (NOOP), else a promise that never rejects.
    */
   dispatchFrame(agent: AgentSession, code: number, payload: Buffer): Buffer | Promise<Buffer> {
-    const route = this.#routes[code];
+    const admitted = this.#admit(agent, code);
+    if (!isRoute(admitted)) return toBytes(admitted);
     let input: unknown = payload;
-    if (route?.schema !== undefined) {
+    if (admitted.schema !== undefined) {
       try {
         input = JSON.parse((payload.length === 0 ? EMPTY_OBJECT_JSON : payload).toString('utf8'));
       } catch (error) {
-        this.#count(agent, route.info);
         agent.counters.failed++;
         return toBytes(errorReply('INVALID_REQUEST', `payload is not valid JSON: ${(error as Error).message}`));
       }
     }
-    const result = this.dispatch(agent, code, input);
+    const result = this.#run(agent, admitted, input);
     return isPromise(result) ? result.then(toBytes) : toBytes(result);
   }
 
   /** A parsed request (WebSocket, in-process): the reply value, never a rejection. */
   dispatch(agent: AgentSession, code: number, input: unknown): unknown {
+    const admitted = this.#admit(agent, code);
+    return isRoute(admitted) ? this.#run(agent, admitted, input) : admitted;
+  }
+
+  /** The route for an opcode the agent may call, or the reply refusing it; counts the call either way. */
+  #admit(agent: AgentSession, code: number): Route | ErrorReply {
     const route = this.#routes[code];
     if (route === undefined) return this.#unsupported(agent, code);
     this.#count(agent, route.info);
-
     const reason = denialReason(agent, route.info.permission);
-    if (reason !== undefined) return this.#deny(agent, route.info, reason);
+    return reason === undefined ? route : this.#deny(agent, route.info, reason);
+  }
 
+  /** Validate, then call the handler; every failure becomes a reply. */
+  #run(agent: AgentSession, route: Route, input: unknown): unknown {
     let request = input;
     if (route.schema !== undefined) {
       const parsed = route.schema.safeParse(input ?? {});
@@ -90,7 +98,6 @@ export class Router {
       }
       request = parsed.data;
     }
-
     try {
       const result = route.handle(request as never, agent, this.#kernel);
       if (isPromise(result)) return result.then(undefined, (error: unknown) => this.#failure(agent, route.info, error));
@@ -133,6 +140,10 @@ export class Router {
     this.#log.error({ err: error, incident, agent_id: agent.id, op: info.name }, 'syscall handler failed');
     return errorReply('INTERNAL', `internal error in ${info.name} (incident ${incident}); the kernel log has the details`);
   }
+}
+
+function isRoute(value: Route | ErrorReply): value is Route {
+  return (value as ErrorReply).success !== false;
 }
 
 function isPromise(value: unknown): value is Promise<unknown> {

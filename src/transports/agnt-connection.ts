@@ -23,6 +23,13 @@ interface PendingReply {
 /** How long a peer that does not read gets to take its last replies before it is cut. */
 const CLOSE_GRACE_MS = 5_000;
 
+/**
+ * After the peer's EOF, how often an empty write checks whether it closed for good
+ * while replies are still owed (see #probePeer).
+ */
+const PEER_PROBE_MS = 1_000;
+const EMPTY = Buffer.alloc(0);
+
 export class AgntConnection {
   readonly #socket: Socket;
   readonly #context: TransportContext;
@@ -42,6 +49,7 @@ export class AgntConnection {
   #ended = false;
   #destroyed = false;
   #idleTimer: NodeJS.Timeout | undefined;
+  #probeTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: Socket, context: TransportContext) {
     this.#socket = socket;
@@ -236,6 +244,21 @@ export class AgntConnection {
     if (!this.#stopReading) this.#hooks.draining('peer_ended');
     this.#clearIdleTimer();
     this.#maybeEnd();
+    this.#probePeer();
+  }
+
+  /**
+   * EOF alone cannot tell a half-close (replies still wanted) from a peer that closed
+   * its socket, whose in-flight work (a long EXEC) would otherwise run on until its
+   * reply hits EPIPE. On a Unix socket an empty write fails with EPIPE only in the
+   * second case; the error then closes the connection and aborts the session's work.
+   */
+  #probePeer(): void {
+    this.#probeTimer = undefined;
+    if (this.#ended || this.#destroyed || this.#pending.length === 0) return;
+    this.#socket.write(EMPTY);
+    this.#probeTimer = setTimeout(() => this.#probePeer(), PEER_PROBE_MS);
+    this.#probeTimer.unref();
   }
 
   /** Close our side once nothing more will be read and every reply owed is written. */
@@ -251,6 +274,7 @@ export class AgntConnection {
   #onClose(): void {
     this.#destroyed = true;
     this.#clearIdleTimer();
+    clearTimeout(this.#probeTimer);
     this.#pending = [];
     this.#hooks.closed();
   }

@@ -3,7 +3,7 @@
  * removes a stale socket file, creates the socket with the configured mode, and
  * removes it on close (only if it is still ours).
  */
-import { chmod, lstat, stat, unlink } from 'node:fs/promises';
+import { chmod, lstat, rename, stat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { AgntConnection } from './agnt-connection.js';
 import type { TransportContext } from './connection-port.js';
@@ -81,7 +81,10 @@ export class UnixServer {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(socketPath, () => {
+        // A Unix socket refuses a connect (EAGAIN) once the accept queue is full instead of
+        // waiting as TCP does; Node's default queue is 511, so a burst of clients would fail.
+        // The OS caps the backlog at net.core.somaxconn.
+        server.listen({ path: socketPath, backlog: maxConnections }, () => {
           server.off('error', reject);
           resolve();
         });
@@ -106,7 +109,11 @@ export class UnixServer {
 
   /** Stop accepting, let each connection finish its replies, force the rest after `timeoutMs`. */
   async close(timeoutMs: number): Promise<void> {
+    // libuv unlinks the path it bound, whatever is there, the moment the server closes: a
+    // socket another kernel has since put at the path is stepped aside for that instant.
+    const aside = await this.#stepAsideIfTaken();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    if (aside !== undefined) await rename(aside, this.#path).catch(() => {});
     for (const connection of this.#connections) connection.shutdown();
     const force = setTimeout(() => {
       for (const connection of this.#connections) connection.destroy();
@@ -115,6 +122,18 @@ export class UnixServer {
     await closed;
     clearTimeout(force);
     await this.#removeSocketFile();
+  }
+
+  /** When another socket now holds the path, move it aside and return where it went. */
+  async #stepAsideIfTaken(): Promise<string | undefined> {
+    try {
+      if ((await lstat(this.#path)).ino === this.#inode) return undefined;
+      const aside = `${this.#path}.${process.pid}.aside`;
+      await rename(this.#path, aside);
+      return aside;
+    } catch {
+      return undefined;
+    }
   }
 
   async #removeSocketFile(): Promise<void> {

@@ -29,7 +29,9 @@ describe('README examples', () => {
 
   it('the TypeScript agent runs a command and writes a file', async () => {
     const target = join(kernel.dir, 'hello.txt');
-    const result = await run(process.execPath, ['--import', 'tsx', 'examples/hello-agent.ts', target], { AGENTOS_SOCKET: kernel.socketPath });
+    const result = await run(process.execPath, ['--import', 'tsx', 'examples/hello-agent.ts', target], {
+      AGENTOS_SOCKET: kernel.socketPath,
+    });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`wrote ${target}\n`);

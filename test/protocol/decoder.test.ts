@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameDecoder, FrameError } from '../../src/protocol/decoder.js';
-import { AGNT_MAGIC, DEFAULT_MAX_PAYLOAD, type Frame, HEADER_LEN, encodeFrameBuffer } from '../../src/protocol/frame.js';
+import { AGNT_MAGIC, DEFAULT_MAX_PAYLOAD, encodeFrameBuffer, type Frame, HEADER_LEN } from '../../src/protocol/frame.js';
 
 const RUNS = { numRuns: 200 };
 
@@ -300,11 +300,14 @@ const hostilePieceArb = (maxPayload: number) =>
     fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
     frameArb(Math.min(maxPayload, 512)).map((f) => encodeFrameBuffer(f.agentId, f.opcode, f.payload)),
     fc
-      .tuple(fc.integer({ min: 0, max: 0xffff_ffff }), fc.integer({ min: 0, max: 0xffff_ffff }), fc.integer({ min: 0, max: 3 }), fc.nat(255))
+      .tuple(
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.nat(255),
+      )
       .map(([low, high, highShift, op]) => rawHeader(AGNT_MAGIC, 1, op, low, high >>> (highShift * 10))),
-    fc
-      .integer({ min: 0, max: maxPayload + 2 })
-      .map((len) => Buffer.concat([headerWithLength(len), seededBytes(Math.min(len, 64), len)])),
+    fc.integer({ min: 0, max: maxPayload + 2 }).map((len) => Buffer.concat([headerWithLength(len), seededBytes(Math.min(len, 64), len)])),
   );
 
 function feedHostile(decoder: FrameDecoder, chunks: readonly Buffer[], maxPayload: number): { frames: number; failed: boolean } {
@@ -346,7 +349,10 @@ describe('FrameDecoder: garbage', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 4096 }),
-        fc.array(fc.uint8Array({ maxLength: 512 }).map((a) => Buffer.from(a)), { maxLength: 20 }),
+        fc.array(
+          fc.uint8Array({ maxLength: 512 }).map((a) => Buffer.from(a)),
+          { maxLength: 20 },
+        ),
         (maxPayload, chunks) => {
           feedHostile(new FrameDecoder(maxPayload), chunks, maxPayload);
         },
@@ -360,9 +366,9 @@ describe('FrameDecoder: garbage', () => {
     let sawFailures = 0;
     fc.assert(
       fc.property(
-        fc.integer({ min: 0, max: 4096 }).chain((maxPayload) =>
-          fc.tuple(fc.constant(maxPayload), fc.array(hostilePieceArb(maxPayload), { maxLength: 12 }), cutsArb),
-        ),
+        fc
+          .integer({ min: 0, max: 4096 })
+          .chain((maxPayload) => fc.tuple(fc.constant(maxPayload), fc.array(hostilePieceArb(maxPayload), { maxLength: 12 }), cutsArb)),
         ([maxPayload, pieces, cuts]) => {
           const chunks = split(Buffer.concat(pieces), cuts);
           const { frames, failed } = feedHostile(new FrameDecoder(maxPayload), chunks, maxPayload);
@@ -379,9 +385,15 @@ describe('FrameDecoder: garbage', () => {
 
   it('keeps the default 1 MiB decoder bounded on random bytes', () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ maxLength: 1024 }).map((a) => Buffer.from(a)), { maxLength: 10 }), (chunks) => {
-        feedHostile(new FrameDecoder(), chunks, DEFAULT_MAX_PAYLOAD);
-      }),
+      fc.property(
+        fc.array(
+          fc.uint8Array({ maxLength: 1024 }).map((a) => Buffer.from(a)),
+          { maxLength: 10 },
+        ),
+        (chunks) => {
+          feedHostile(new FrameDecoder(), chunks, DEFAULT_MAX_PAYLOAD);
+        },
+      ),
       RUNS,
     );
   });
@@ -575,9 +587,15 @@ describe('FrameDecoder: after an error', () => {
   it('never throws again and returns undefined, whatever is pushed', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)), frameArb(200).map((f) => encodeFrameBuffer(f.agentId, f.opcode, f.payload))), {
-          maxLength: 20,
-        }),
+        fc.array(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+            frameArb(200).map((f) => encodeFrameBuffer(f.agentId, f.opcode, f.payload)),
+          ),
+          {
+            maxLength: 20,
+          },
+        ),
         (chunks) => {
           const decoder = new FrameDecoder(1024);
           decoder.push(Buffer.from('this is not an AGNT frame'));

@@ -3,9 +3,10 @@
  * was expected (protocol.md §2: INVALID_REQUEST "naming the field"), using the real
  * request schemas.
  */
-import { z } from 'zod';
+
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, KernelError, describeZodError, errorReply, formatIssuePath } from '../../src/protocol/errors.js';
+import { z } from 'zod';
+import { describeZodError, ERROR_CODES, errorReply, formatIssuePath, KernelError } from '../../src/protocol/errors.js';
 import { HelloReply, HelloRequest } from '../../src/protocol/schemas/core.js';
 import { ReadRequest, WriteRequest } from '../../src/protocol/schemas/files.js';
 import { ExecRequest } from '../../src/protocol/schemas/process.js';

@@ -8,10 +8,10 @@ import { FrameDecoder } from '../../src/protocol/decoder.js';
 import {
   AGNT_MAGIC,
   DEFAULT_MAX_PAYLOAD,
-  type Frame,
-  HEADER_LEN,
   encodeFrame,
   encodeFrameBuffer,
+  type Frame,
+  HEADER_LEN,
   writeHeader,
 } from '../../src/protocol/frame.js';
 
@@ -164,16 +164,22 @@ describe('encodeFrame', () => {
 
   it('returns [header, payload] for payloads over 64 KiB, with the payload not copied', () => {
     fc.assert(
-      fc.property(agentIdArb, opcodeArb, fc.integer({ min: COALESCE_LIMIT + 1, max: 300 * KiB }), fc.integer(), (agentId, opcode, length, seed) => {
-        const payload = seededBytes(length, seed);
-        const parts = encodeFrame(agentId, opcode, payload);
-        expect(parts).toHaveLength(2);
-        const [header, body] = parts as [Buffer, Buffer];
-        expect(body).toBe(payload); // the very same object: no copy
-        expect(header.length).toBe(HEADER_LEN);
-        expect(header.equals(packIIBQ(AGNT_MAGIC, agentId, opcode, BigInt(length)))).toBe(true);
-        expect(Buffer.concat(parts).equals(encodeFrameBuffer(agentId, opcode, payload))).toBe(true);
-      }),
+      fc.property(
+        agentIdArb,
+        opcodeArb,
+        fc.integer({ min: COALESCE_LIMIT + 1, max: 300 * KiB }),
+        fc.integer(),
+        (agentId, opcode, length, seed) => {
+          const payload = seededBytes(length, seed);
+          const parts = encodeFrame(agentId, opcode, payload);
+          expect(parts).toHaveLength(2);
+          const [header, body] = parts as [Buffer, Buffer];
+          expect(body).toBe(payload); // the very same object: no copy
+          expect(header.length).toBe(HEADER_LEN);
+          expect(header.equals(packIIBQ(AGNT_MAGIC, agentId, opcode, BigInt(length)))).toBe(true);
+          expect(Buffer.concat(parts).equals(encodeFrameBuffer(agentId, opcode, payload))).toBe(true);
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -195,7 +201,9 @@ describe('round trip through FrameDecoder', () => {
       { weight: 5, arbitrary: smallPayloadArb },
       {
         weight: 1,
-        arbitrary: fc.record({ len: fc.integer({ min: COALESCE_LIMIT - 2, max: 200 * KiB }), seed: fc.integer() }).map(({ len, seed }) => seededBytes(len, seed)),
+        arbitrary: fc
+          .record({ len: fc.integer({ min: COALESCE_LIMIT - 2, max: 200 * KiB }), seed: fc.integer() })
+          .map(({ len, seed }) => seededBytes(len, seed)),
       },
     ),
   });

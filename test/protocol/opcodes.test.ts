@@ -4,15 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  BAD_FRAME_OPCODE,
-  Op,
-  PERMISSIONS,
-  allOpcodes,
-  hexCode,
-  opcodeByCode,
-  resolveOp,
-} from '../../src/protocol/opcodes.js';
+import { allOpcodes, BAD_FRAME_OPCODE, hexCode, Op, opcodeByCode, PERMISSIONS, resolveOp } from '../../src/protocol/opcodes.js';
 
 /** Canonical rows of protocol.md §5: [code, name]. */
 const SPEC_CANONICAL: ReadonlyArray<readonly [number, string]> = [

@@ -13,7 +13,7 @@ import { socketOption } from '../socket-option.js';
 interface KernelFlags {
   socket?: string;
   dataDir?: string;
-  httpPort?: number | null;
+  httpPort?: number | 'off';
   level?: (typeof LEVELS)[number];
   config?: string;
   logLevel?: string;
@@ -21,8 +21,9 @@ interface KernelFlags {
   maxPayload?: number;
 }
 
-function port(value: string): number | null {
-  if (value === 'off') return null;
+function port(value: string): number | 'off' {
+  // Not null: commander replaces a parser's null with '', so "off" becomes null in the action.
+  if (value === 'off') return 'off';
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 to 65535, or "off"');
   return n;
@@ -67,7 +68,7 @@ export function registerKernelCommand(program: Command): void {
       const input: KernelOptionsInput = { ...fromFile };
       if (flags.socket !== undefined) input.socketPath = flags.socket;
       if (flags.dataDir !== undefined) input.dataDir = flags.dataDir;
-      if (flags.httpPort !== undefined) input.httpPort = flags.httpPort;
+      if (flags.httpPort !== undefined) input.httpPort = flags.httpPort === 'off' ? null : flags.httpPort;
       if (flags.level !== undefined) input.defaultLevel = flags.level;
       if (flags.logLevel !== undefined) input.logLevel = flags.logLevel as KernelOptionsInput['logLevel'];
       if (flags.logFile !== undefined) input.logFile = flags.logFile;
