@@ -1,0 +1,86 @@
+/** SPAWN, KILL, LIST, PAUSE, RESUME: process agents and the agents table. */
+import { z } from 'zod';
+import { ok } from './common.js';
+import { Level, Permissions } from './permissions.js';
+
+export const RestartPolicy = z.enum(['always', 'on-failure', 'never'], {
+  error: 'expected restart_policy "always", "on-failure" or "never"',
+});
+export type RestartPolicy = z.infer<typeof RestartPolicy>;
+
+const AGENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const AgentName = z
+  .string({ error: 'expected an agent name (a string)' })
+  .regex(AGENT_NAME, 'expected a name of 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+export const SpawnLimits = z
+  .object({
+    memory_bytes: z
+      .number()
+      .int()
+      .min(1024 * 1024, 'expected at least 1 MiB')
+      .max(2 ** 40, 'expected at most 1 TiB')
+      .optional(),
+    max_pids: z.number().int().min(1, 'expected at least 1').max(100_000, 'expected at most 100000').optional(),
+    cpu_percent: z.number().min(1, 'expected at least 1 (percent of one core)').max(10_000, 'expected at most 10000').optional(),
+  })
+  .strict();
+
+export const SpawnRequest = z.object({
+  name: AgentName,
+  script: z.string({ error: 'expected the path of the script or program to run' }).min(1, 'expected a script path'),
+  args: z.array(z.string().max(65_536)).max(1024, 'expected at most 1024 arguments').default([]),
+  interpreter: z.string().min(1).optional(),
+  env: z.record(z.string().regex(/^[^=\0]+$/, 'expected an environment variable name without "=" or NUL'), z.string()).optional(),
+  cwd: z.string().min(1).optional(),
+  level: Level.optional(),
+  permissions: Permissions.partial().optional(),
+  sandboxed: z.boolean().default(false),
+  network: z.boolean().default(false),
+  limits: SpawnLimits.optional(),
+  restart_policy: RestartPolicy.default('never'),
+  max_restarts: z.number().int().nonnegative().max(1000, 'expected at most 1000').default(5),
+  restart_window: z.number().positive('expected a positive number of seconds').max(86_400, 'expected at most 86400 seconds').default(300),
+});
+export type SpawnRequest = z.infer<typeof SpawnRequest>;
+
+/** KILL, PAUSE and RESUME name their target by id or by name. */
+export const AgentTarget = z
+  .object({
+    id: z.number().int().positive().optional(),
+    agent_id: z.number().int().positive().optional(),
+    name: z.string().min(1).optional(),
+  })
+  .refine((t) => t.id !== undefined || t.agent_id !== undefined || t.name !== undefined, {
+    message: 'expected "id" (or "agent_id") or "name" of the agent',
+    path: ['id'],
+  });
+
+export const KillRequest = z.intersection(
+  AgentTarget,
+  z.object({
+    signal: z.enum(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']).default('SIGTERM'),
+    grace_ms: z.number().int().nonnegative().max(600_000).default(5_000),
+  }),
+);
+
+export const AgentKind = z.enum(['client', 'process', 'actor', 'worker', 'supervisor', 'remote']);
+export type AgentKind = z.infer<typeof AgentKind>;
+
+export const AgentInfo = z.object({
+  id: z.number().int(),
+  name: z.string().nullable(),
+  kind: AgentKind,
+  pid: z.number().int().nullable(),
+  state: z.string(),
+  parent_id: z.number().int().nullable(),
+  restarts: z.number().int(),
+  uptime_ms: z.number(),
+  level: Level,
+  world: z.string().optional(),
+});
+export type AgentInfo = z.infer<typeof AgentInfo>;
+
+export const KillReply = z.object({ ...ok, killed: z.boolean(), agent_id: z.number().int() });
+export const PauseReply = z.object({ ...ok, paused: z.boolean(), agent_id: z.number().int() });
+export const ResumeReply = z.object({ ...ok, resumed: z.boolean(), agent_id: z.number().int() });
