@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { waitFor } from 'xstate';
 import { createRootSupervisor, type RootSupervisor } from '../actors/root-supervisor.js';
+import { type AgentRecord, AgentRegistry } from '../agents/registry.js';
 import type { Level } from '../protocol/schemas/permissions.js';
 import { PRESETS } from '../protocol/schemas/permissions.js';
 import { SYSCALLS } from '../syscalls/index.js';
@@ -13,10 +14,12 @@ import { InProcessConnection } from '../transports/inprocess.js';
 import { UnixServer } from '../transports/unix-server.js';
 import { WebSocketEndpoint } from '../transports/websocket-server.js';
 import { WorkerPool } from '../workers/pool.js';
-import { type AgentSession, AgentTable } from './agents.js';
+import { writeAdminToken } from './admin-token.js';
+import { EventBus } from './events.js';
 import { createLogger, type Logger } from './logger.js';
 import { type KernelOptions, type KernelOptionsInput, parseKernelOptions } from './options.js';
 import { Router } from './router.js';
+import type { Session } from './session.js';
 import type { KernelServices } from './syscall.js';
 import { KERNEL_VERSION } from './version.js';
 
@@ -28,8 +31,10 @@ export interface Kernel {
   readonly log: Logger;
   readonly root: RootSupervisor;
   readonly version: string;
-  /** Agents connected right now. */
-  agents(): AgentSession[];
+  /** Every live agent: connected clients and supervised agents. */
+  agents(): AgentRecord[];
+  /** The kernel's event bus (protocol.md §7). */
+  readonly events: EventBus;
   /** An in-process connection for a code-defined agent; `level` defaults to the kernel's. */
   connect(options?: { name?: string; level?: Level }): InProcessConnection;
   /** Graceful shutdown: stop accepting, finish replies, stop workers, remove the socket. */
@@ -46,14 +51,18 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
   const log = deps.log ?? createLogger({ level: options.logLevel, file: options.logFile });
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
 
+  const adminToken = await writeAdminToken(options.dataDir);
   const pool = new WorkerPool(options.workers, log);
-  const agentTable = new AgentTable();
+  const registry = new AgentRegistry();
+  const events = new EventBus(log);
   let features: readonly string[] = [];
   const services: KernelServices = {
     options,
     log,
     pool,
-    agents: agentTable,
+    agents: registry,
+    events,
+    adminToken,
     kernelVersion: KERNEL_VERSION,
     startedAt: Date.now(),
     features: () => features,
@@ -88,10 +97,12 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     log,
     router,
     openConnection(transport, requestClose) {
-      const session = agentTable.open({ transport, level: options.defaultLevel, cwd: process.cwd(), requestClose });
-      const connectionId = `connection-${session.id}`;
-      root.send({ type: 'connection.opened', connectionId, agentId: session.id, transport });
-      log.debug({ agent_id: session.id, transport }, 'connection opened');
+      const agent = registry.create({ kind: 'client', transport, level: options.defaultLevel, cwd: process.cwd() });
+      const abort = new AbortController();
+      const session: Session = { agent, transport, closed: abort.signal, requestClose };
+      const connectionId = `connection-${agent.id}`;
+      root.send({ type: 'connection.opened', connectionId, agentId: agent.id, transport });
+      log.debug({ agent_id: agent.id, transport }, 'connection opened');
       const child = () => root.getSnapshot().children[connectionId];
       return {
         session,
@@ -100,10 +111,12 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
             child()?.send({ type: 'connection.draining', reason });
           },
           closed() {
-            agentTable.close(session.id);
+            abort.abort();
+            // A client ends with its connection; a spawned agent lives on under its supervisor.
+            if (session.agent.kind === 'client') registry.remove(session.agent.id);
             child()?.send({ type: 'connection.closed' });
             root.send({ type: 'connection.closed', connectionId });
-            log.debug({ agent_id: session.id, syscalls: session.counters.total }, 'connection closed');
+            log.debug({ agent_id: session.agent.id, syscalls: session.agent.counters.total }, 'connection closed');
           },
         },
       };
@@ -126,15 +139,16 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     log,
     root,
     version: KERNEL_VERSION,
-    agents: () => [...agentTable],
+    agents: () => [...registry],
+    events,
     connect({ name, level } = {}) {
       const connection = new InProcessConnection(transportContext);
-      const session = agentTable.get(connection.agentId);
-      if (session) {
-        if (name !== undefined) session.name = name;
+      const agent = registry.get(connection.agentId);
+      if (agent) {
+        if (name !== undefined) agent.name = name;
         if (level !== undefined) {
-          session.level = level;
-          session.permissions = PRESETS[level];
+          agent.level = level;
+          agent.permissions = PRESETS[level];
         }
       }
       return connection;

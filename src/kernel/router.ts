@@ -7,9 +7,9 @@
 import type { z } from 'zod';
 import { describeZodError, type ErrorReply, errorReply, KernelError } from '../protocol/errors.js';
 import { hexCode, type OpcodeInfo, opcodeByCode } from '../protocol/opcodes.js';
-import type { AgentSession } from './agents.js';
 import type { Logger } from './logger.js';
 import { denialReason } from './permissions.js';
+import type { Session } from './session.js';
 import type { KernelServices, SyscallDefinition } from './syscall.js';
 
 interface Route {
@@ -55,67 +55,67 @@ export class Router {
    * A frame from an AGNT connection: the reply's payload bytes, at once when the
    * handler is synchronous (NOOP), else a promise that never rejects.
    */
-  dispatchFrame(agent: AgentSession, code: number, payload: Buffer): Buffer | Promise<Buffer> {
-    const admitted = this.#admit(agent, code);
+  dispatchFrame(session: Session, code: number, payload: Buffer): Buffer | Promise<Buffer> {
+    const admitted = this.#admit(session, code);
     if (!isRoute(admitted)) return toBytes(admitted);
     let input: unknown = payload;
     if (admitted.schema !== undefined) {
       try {
         input = JSON.parse((payload.length === 0 ? EMPTY_OBJECT_JSON : payload).toString('utf8'));
       } catch (error) {
-        agent.counters.failed++;
+        session.agent.counters.failed++;
         return toBytes(errorReply('INVALID_REQUEST', `payload is not valid JSON: ${(error as Error).message}`));
       }
     }
-    const result = this.#run(agent, admitted, input);
+    const result = this.#run(session, admitted, input);
     return isPromise(result) ? result.then(toBytes) : toBytes(result);
   }
 
   /** A parsed request (WebSocket, in-process): the reply value, never a rejection. */
-  dispatch(agent: AgentSession, code: number, input: unknown): unknown {
-    const admitted = this.#admit(agent, code);
-    return isRoute(admitted) ? this.#run(agent, admitted, input) : admitted;
+  dispatch(session: Session, code: number, input: unknown): unknown {
+    const admitted = this.#admit(session, code);
+    return isRoute(admitted) ? this.#run(session, admitted, input) : admitted;
   }
 
   /** The route for an opcode the agent may call, or the reply refusing it; counts the call either way. */
-  #admit(agent: AgentSession, code: number): Route | ErrorReply {
+  #admit(session: Session, code: number): Route | ErrorReply {
     const route = this.#routes[code];
-    if (route === undefined) return this.#unsupported(agent, code);
-    this.#count(agent, route.info);
-    const reason = denialReason(agent, route.info.permission);
-    return reason === undefined ? route : this.#deny(agent, route.info, reason);
+    if (route === undefined) return this.#unsupported(session, code);
+    this.#count(session, route.info);
+    const reason = denialReason(session.agent, route.info.permission);
+    return reason === undefined ? route : this.#deny(session, route.info, reason);
   }
 
   /** Validate, then call the handler; every failure becomes a reply. */
-  #run(agent: AgentSession, route: Route, input: unknown): unknown {
+  #run(session: Session, route: Route, input: unknown): unknown {
     let request = input;
     if (route.schema !== undefined) {
       const parsed = route.schema.safeParse(input ?? {});
       if (!parsed.success) {
-        agent.counters.failed++;
+        session.agent.counters.failed++;
         const { message, field } = describeZodError(parsed.error, `${route.info.name} request`);
         return errorReply('INVALID_REQUEST', message, { field });
       }
       request = parsed.data;
     }
     try {
-      const result = route.handle(request as never, agent, this.#kernel);
-      if (isPromise(result)) return result.then(undefined, (error: unknown) => this.#failure(agent, route.info, error));
+      const result = route.handle(request as never, session, this.#kernel);
+      if (isPromise(result)) return result.then(undefined, (error: unknown) => this.#failure(session, route.info, error));
       return result;
     } catch (error) {
-      return this.#failure(agent, route.info, error);
+      return this.#failure(session, route.info, error);
     }
   }
 
-  #count(agent: AgentSession, info: OpcodeInfo): void {
-    const counters = agent.counters;
+  #count(session: Session, info: OpcodeInfo): void {
+    const counters = session.agent.counters;
     counters.total++;
     counters.byOp.set(info.code, (counters.byOp.get(info.code) ?? 0) + 1);
   }
 
-  #unsupported(agent: AgentSession, code: number): ErrorReply {
-    agent.counters.total++;
-    agent.counters.failed++;
+  #unsupported(session: Session, code: number): ErrorReply {
+    session.agent.counters.total++;
+    session.agent.counters.failed++;
     const info = opcodeByCode(code);
     const message = info
       ? `${info.name} (${hexCode(code)}) is not supported by this kernel yet; HELLO's "features" lists the syscalls it serves`
@@ -123,21 +123,23 @@ export class Router {
     return errorReply('UNSUPPORTED_OPCODE', message, { opcode: code });
   }
 
-  #deny(agent: AgentSession, info: OpcodeInfo, reason: string): ErrorReply {
+  #deny(session: Session, info: OpcodeInfo, reason: string): ErrorReply {
+    const { agent } = session;
     agent.counters.denied++;
     // The audit trail of every denial (protocol.md §6); the audit log syscalls read it later.
     this.#log.warn(
       { audit: 'syscall_blocked', agent_id: agent.id, agent_name: agent.name, op: info.name, level: agent.level, reason },
       'syscall denied',
     );
+    this.#kernel.events.emit('SYSCALL_BLOCKED', { agent_id: agent.id, op: info.name, reason }, agent.id);
     return errorReply('PERMISSION_DENIED', `${info.name} denied: agent ${agent.id} at level "${agent.level}" ${reason}`);
   }
 
-  #failure(agent: AgentSession, info: OpcodeInfo, error: unknown): ErrorReply {
-    agent.counters.failed++;
+  #failure(session: Session, info: OpcodeInfo, error: unknown): ErrorReply {
+    session.agent.counters.failed++;
     if (error instanceof KernelError) return errorReply(error.code, error.message, error.details);
     const incident = ++this.#incidents;
-    this.#log.error({ err: error, incident, agent_id: agent.id, op: info.name }, 'syscall handler failed');
+    this.#log.error({ err: error, incident, agent_id: session.agent.id, op: info.name }, 'syscall handler failed');
     return errorReply('INTERNAL', `internal error in ${info.name} (incident ${incident}); the kernel log has the details`);
   }
 }

@@ -4,25 +4,30 @@
  * opcode table, so it is stated once).
  */
 import type { z } from 'zod';
+import type { AgentRegistry } from '../agents/registry.js';
 import type { OpName } from '../protocol/opcodes.js';
 import type { WorkerPool } from '../workers/pool.js';
-import type { AgentSession, AgentTable } from './agents.js';
+import type { EventBus } from './events.js';
 import type { Logger } from './logger.js';
 import type { KernelOptions } from './options.js';
+import type { Session } from './session.js';
 
 /** What handlers may use: never the whole kernel. */
 export interface KernelServices {
   readonly options: KernelOptions;
   readonly log: Logger;
   readonly pool: WorkerPool;
-  readonly agents: AgentTable;
+  readonly agents: AgentRegistry;
+  readonly events: EventBus;
+  /** The secret of `<data-dir>/admin.token`; null when none was written. */
+  readonly adminToken: string | null;
   readonly kernelVersion: string;
   readonly startedAt: number;
   /** Names of the syscalls this kernel serves (HELLO's `features`). */
   readonly features: () => readonly string[];
 }
 
-export type Handler<Req> = (request: Req, agent: AgentSession, kernel: KernelServices) => unknown;
+export type Handler<Req> = (request: Req, session: Session, kernel: KernelServices) => unknown;
 
 export interface SyscallDefinition {
   readonly name: OpName;

@@ -4,7 +4,7 @@
  * half-close, kernel shutdown) until the last reply is out, then closed.
  */
 import { assign, setup } from 'xstate';
-import type { TransportKind } from '../kernel/agents.js';
+import type { TransportKind } from '../kernel/session.js';
 
 export type CloseReason = 'exit' | 'bad_frame' | 'peer_ended' | 'idle_timeout' | 'shutdown' | 'disconnected';
 

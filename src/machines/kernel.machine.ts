@@ -4,7 +4,7 @@
  * (listening on sockets, the worker pool) are provided by src/actors.
  */
 import { assign, fromPromise, setup, spawnChild, stopChild } from 'xstate';
-import type { TransportKind } from '../kernel/agents.js';
+import type { TransportKind } from '../kernel/session.js';
 import { connectionMachine } from './connection.machine.js';
 
 export interface KernelContext {

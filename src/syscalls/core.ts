@@ -5,6 +5,7 @@ import { defineSyscall } from '../kernel/syscall.js';
 import { KernelError } from '../protocol/errors.js';
 import type { ExitReply, HelloReply } from '../protocol/schemas/core.js';
 import { ExitRequest, HelloRequest, PROTOCOL_VERSION } from '../protocol/schemas/core.js';
+import { presentToken } from './tokens.js';
 
 /** Echoes its payload: raw bytes on the socket, the JSON value over WebSocket. */
 export const noop = defineSyscall({ name: 'NOOP', request: 'raw', handle: (payload) => payload });
@@ -12,18 +13,16 @@ export const noop = defineSyscall({ name: 'NOOP', request: 'raw', handle: (paylo
 export const hello = defineSyscall({
   name: 'HELLO',
   request: HelloRequest,
-  handle: (request, agent, kernel): z.output<typeof HelloReply> => {
+  handle: (request, session, kernel): z.output<typeof HelloReply> => {
     if (request.protocol_version !== undefined && request.protocol_version > PROTOCOL_VERSION) {
       throw new KernelError(
         'UNSUPPORTED_OPCODE',
         `protocol_version ${request.protocol_version} is newer than this kernel's (${PROTOCOL_VERSION})`,
       );
     }
-    if (request.token !== undefined) {
-      // Spawn and admin tokens are issued by later subsystems; an unknown token is never trusted.
-      throw new KernelError('PERMISSION_DENIED', 'the token presented in HELLO is not one this kernel issued');
-    }
-    if (request.name !== undefined) agent.name = request.name;
+    if (request.token !== undefined) presentToken(request.token, session, kernel);
+    const { agent } = session;
+    if (request.name !== undefined && agent.kind === 'client') agent.name = request.name;
     const { options } = kernel;
     return {
       success: true,
@@ -48,8 +47,8 @@ export const hello = defineSyscall({
 export const exit = defineSyscall({
   name: 'EXIT',
   request: ExitRequest,
-  handle: (_request, agent): z.output<typeof ExitReply> => {
-    agent.requestClose();
-    return { success: true, goodbye: true, agent_id: agent.id };
+  handle: (_request, session): z.output<typeof ExitReply> => {
+    session.requestClose();
+    return { success: true, goodbye: true, agent_id: session.agent.id };
   },
 });

@@ -7,12 +7,12 @@ import { resolveAgentPath } from './paths.js';
 export const read = defineSyscall({
   name: 'READ',
   request: ReadRequest,
-  handle: async (request, agent, kernel) => {
-    const path = resolveAgentPath(agent, request.path);
+  handle: async (request, session, kernel) => {
+    const path = resolveAgentPath(session.agent, request.path);
     const result = await kernel.pool.run(
       'readFile',
       { path, encoding: request.encoding, offset: request.offset, length: request.length, maxBytes: kernel.options.files.maxReadBytes },
-      agent.closed,
+      session.closed,
     );
     return { success: true as const, path, ...result };
   },
@@ -21,12 +21,12 @@ export const read = defineSyscall({
 export const write = defineSyscall({
   name: 'WRITE',
   request: WriteRequest,
-  handle: async (request, agent, kernel) => {
-    const path = resolveAgentPath(agent, request.path);
+  handle: async (request, session, kernel) => {
+    const path = resolveAgentPath(session.agent, request.path);
     const result = await kernel.pool.run(
       'writeFile',
       { path, content: request.content, encoding: request.encoding, mode: request.mode, mkdir: request.mkdir },
-      agent.closed,
+      session.closed,
     );
     return { success: true as const, path, ...result };
   },

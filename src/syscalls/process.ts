@@ -26,7 +26,8 @@ const BASE_ENV = baseEnvironment();
 export const execSyscall = defineSyscall({
   name: 'EXEC',
   request: ExecRequest,
-  handle: async (request, agent, kernel) => {
+  handle: async (request, session, kernel) => {
+    const { agent } = session;
     if (request.async) {
       throw new KernelError(
         'UNSUPPORTED_OPCODE',
@@ -57,7 +58,7 @@ export const execSyscall = defineSyscall({
         maxOutputBytes: Math.min(request.max_output ?? limits.maxOutputBytes, limits.maxOutputBytes),
         killGraceMs: limits.killGraceMs,
       },
-      agent.closed,
+      session.closed,
     );
     return { success: true as const, ...result };
   },

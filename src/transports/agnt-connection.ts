@@ -7,8 +7,8 @@
  * without bound.
  */
 import type { Socket } from 'node:net';
-import type { AgentSession } from '../kernel/agents.js';
 import type { Logger } from '../kernel/logger.js';
+import type { Session } from '../kernel/session.js';
 import { FrameDecoder, FrameError } from '../protocol/decoder.js';
 import { errorReply } from '../protocol/errors.js';
 import { encodeFrame } from '../protocol/frame.js';
@@ -34,7 +34,7 @@ export class AgntConnection {
   readonly #socket: Socket;
   readonly #context: TransportContext;
   readonly #decoder: FrameDecoder;
-  readonly #session: AgentSession;
+  readonly #session: Session;
   readonly #hooks: ConnectionHooks;
   readonly #log: Logger;
   readonly #maxPipeline: number;
@@ -69,13 +69,13 @@ export class AgntConnection {
     socket.on('drain', () => this.#maybeResume());
     socket.on('error', (error: NodeJS.ErrnoException) => {
       // EPIPE and ECONNRESET are a peer going away: 'close' follows and cleans up.
-      this.#log.debug({ agent_id: this.#session.id, code: error.code }, 'connection error');
+      this.#log.debug({ agent_id: this.#session.agent.id, code: error.code }, 'connection error');
     });
     socket.on('close', () => this.#onClose());
   }
 
   get agentId(): number {
-    return this.#session.id;
+    return this.#session.agent.id;
   }
 
   /** Kernel shutdown: stop reading, let in-flight replies out, then close. */
@@ -121,7 +121,7 @@ export class AgntConnection {
       result = this.#context.router.dispatchFrame(this.#session, opcode, payload);
     } catch (error) {
       // The router turns handler errors into replies; this is a bug in the router itself.
-      this.#log.error({ err: error, agent_id: this.#session.id, opcode }, 'router threw');
+      this.#log.error({ err: error, agent_id: this.#session.agent.id, opcode }, 'router threw');
       result = Buffer.from(JSON.stringify(errorReply('INTERNAL', 'internal error in the router; the kernel log has the details')));
     }
     if (Buffer.isBuffer(result)) {
@@ -137,7 +137,7 @@ export class AgntConnection {
     result.then(
       (body) => this.#settle(slot, body),
       (error: unknown) => {
-        this.#log.error({ err: error, agent_id: this.#session.id, opcode }, 'reply could not be encoded');
+        this.#log.error({ err: error, agent_id: this.#session.agent.id, opcode }, 'reply could not be encoded');
         this.#settle(slot, Buffer.from(JSON.stringify(errorReply('INTERNAL', 'internal error while encoding the reply'))));
       },
     );
@@ -160,7 +160,7 @@ export class AgntConnection {
 
   #write(opcode: number, body: Buffer): void {
     if (this.#destroyed || this.#ended) return;
-    for (const piece of encodeFrame(this.#session.id, opcode, body)) this.#socket.write(piece);
+    for (const piece of encodeFrame(this.#session.agent.id, opcode, body)) this.#socket.write(piece);
   }
 
   #overLimit(): boolean {
@@ -201,7 +201,7 @@ export class AgntConnection {
     const timeoutMs = this.#context.options.frameIdleTimeoutMs;
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined;
-      this.#log.info({ agent_id: this.#session.id, buffered: this.#decoder.bufferedBytes }, 'connection idle mid-frame: dropped');
+      this.#log.info({ agent_id: this.#session.agent.id, buffered: this.#decoder.bufferedBytes }, 'connection idle mid-frame: dropped');
       this.#refuse(`connection idle for ${timeoutMs} ms in the middle of a frame`, 'idle_timeout');
     }, timeoutMs);
     this.#idleTimer.unref();
@@ -215,7 +215,7 @@ export class AgntConnection {
   }
 
   #badFrame(error: FrameError): void {
-    this.#log.info({ agent_id: this.#session.id, reason: error.message }, 'bad frame: closing connection');
+    this.#log.info({ agent_id: this.#session.agent.id, reason: error.message }, 'bad frame: closing connection');
     this.#refuse(error.message, 'bad_frame');
   }
 

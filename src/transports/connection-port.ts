@@ -3,10 +3,11 @@
  * agent session, and the root supervisor's notifications. Transports never see the
  * kernel itself.
  */
-import type { AgentSession, TransportKind } from '../kernel/agents.js';
+
 import type { Logger } from '../kernel/logger.js';
 import type { KernelOptions } from '../kernel/options.js';
 import type { Router } from '../kernel/router.js';
+import type { Session, TransportKind } from '../kernel/session.js';
 import type { CloseReason } from '../machines/connection.machine.js';
 
 export interface ConnectionHooks {
@@ -21,5 +22,5 @@ export interface TransportContext {
   readonly log: Logger;
   readonly router: Router;
   /** Open an agent session for a new connection and tell the root supervisor about it. */
-  openConnection(transport: TransportKind, requestClose: () => void): { session: AgentSession; hooks: ConnectionHooks };
+  openConnection(transport: TransportKind, requestClose: () => void): { session: Session; hooks: ConnectionHooks };
 }

@@ -20,7 +20,7 @@ export class InProcessConnection {
   }
 
   get agentId(): number {
-    return this.#session.id;
+    return this.#session.agent.id;
   }
 
   get closed(): boolean {

@@ -162,7 +162,7 @@ export class WebSocketEndpoint {
         flow();
       });
     });
-    ws.on('error', (error) => log.debug({ agent_id: session.id, err: error }, 'websocket error'));
+    ws.on('error', (error) => log.debug({ agent_id: session.agent.id, err: error }, 'websocket error'));
     ws.on('close', () => {
       this.#sockets.delete(ws);
       hooks.closed();

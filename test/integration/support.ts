@@ -3,7 +3,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import type { AgentSession } from '../../src/kernel/agents.js';
+import type { AgentRecord as AgentSession } from '../../src/agents/registry.js';
 import type { Kernel } from '../../src/kernel/index.js';
 import type { RawClient } from '../helpers/kernel.js';
 

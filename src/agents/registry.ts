@@ -1,0 +1,145 @@
+/**
+ * Every agent the kernel knows: client connections, spawned processes, in-kernel
+ * actors, worker threads, supervisors. Ids are never reused in one kernel lifetime
+ * (protocol.md §6); names of supervised agents are unique while the agent lives and
+ * released when it ends for good.
+ */
+import { randomBytes } from 'node:crypto';
+import { KernelError } from '../protocol/errors.js';
+import type { AgentKind } from '../protocol/schemas/agents.js';
+import type { Level, Permissions } from '../protocol/schemas/permissions.js';
+import { PRESETS } from '../protocol/schemas/permissions.js';
+import type { AgentRuntime } from './runtime.js';
+
+export type TransportKind = 'unix' | 'websocket' | 'inprocess';
+
+/** Syscall counters of one agent; `byOp` is keyed by canonical opcode. */
+export interface SyscallCounters {
+  total: number;
+  denied: number;
+  failed: number;
+  byOp: Map<number, number>;
+}
+
+export interface AgentRecord {
+  readonly id: number;
+  name: string | null;
+  readonly kind: AgentKind;
+  /** How a client agent is connected; null for supervised agents. */
+  readonly transport: TransportKind | null;
+  /** The agent that spawned this one; null for clients and the kernel's own. */
+  readonly parentId: number | null;
+  level: Level;
+  permissions: Readonly<Permissions>;
+  admin: boolean;
+  /** Relative paths in READ, WRITE and EXEC resolve against it. */
+  cwd: string;
+  readonly counters: SyscallCounters;
+  readonly createdAt: number;
+  /** The live supervised child behind a process, actor, worker or supervisor agent. */
+  runtime: AgentRuntime | null;
+}
+
+export interface NewAgent {
+  kind: AgentKind;
+  name?: string | null;
+  transport?: TransportKind | null;
+  parentId?: number | null;
+  level: Level;
+  permissions?: Readonly<Permissions>;
+  admin?: boolean;
+  cwd: string;
+}
+
+export class AgentRegistry {
+  #nextId = 1;
+  readonly #agents = new Map<number, AgentRecord>();
+  readonly #names = new Map<string, number>();
+  /** One-use tokens handed to spawned processes: token → agent id. */
+  readonly #tokens = new Map<string, number>();
+
+  get size(): number {
+    return this.#agents.size;
+  }
+
+  /** A new agent; a supervised agent's name must be free (CONFLICT otherwise). */
+  create(init: NewAgent): AgentRecord {
+    const reserve = init.kind !== 'client' && init.name != null;
+    if (reserve && this.#names.has(init.name as string)) {
+      throw new KernelError('CONFLICT', `the name "${init.name}" is taken by agent ${this.#names.get(init.name as string)}`);
+    }
+    const record: AgentRecord = {
+      id: this.#nextId++,
+      name: init.name ?? null,
+      kind: init.kind,
+      transport: init.transport ?? null,
+      parentId: init.parentId ?? null,
+      level: init.level,
+      permissions: init.permissions ?? PRESETS[init.level],
+      admin: init.admin ?? false,
+      cwd: init.cwd,
+      counters: { total: 0, denied: 0, failed: 0, byOp: new Map() },
+      createdAt: Date.now(),
+      runtime: null,
+    };
+    this.#agents.set(record.id, record);
+    if (reserve) this.#names.set(record.name as string, record.id);
+    return record;
+  }
+
+  get(id: number): AgentRecord | undefined {
+    return this.#agents.get(id);
+  }
+
+  byName(name: string): AgentRecord | undefined {
+    const id = this.#names.get(name);
+    if (id !== undefined) return this.#agents.get(id);
+    for (const record of this.#agents.values()) if (record.name === name) return record;
+    return undefined;
+  }
+
+  /** A fresh one-use token for the agent's next process; earlier ones stop working. */
+  issueToken(id: number): string {
+    this.revokeTokens(id);
+    const token = randomBytes(24).toString('base64url');
+    this.#tokens.set(token, id);
+    return token;
+  }
+
+  /** The agent a token belongs to, consuming the token. */
+  redeemToken(token: string): AgentRecord | undefined {
+    const id = this.#tokens.get(token);
+    if (id === undefined) return undefined;
+    this.#tokens.delete(token);
+    return this.#agents.get(id);
+  }
+
+  revokeTokens(id: number): void {
+    for (const [token, owner] of this.#tokens) if (owner === id) this.#tokens.delete(token);
+  }
+
+  /** The agent ended for good: its id is retired and its name released. */
+  remove(id: number): AgentRecord | undefined {
+    const record = this.#agents.get(id);
+    if (!record) return undefined;
+    this.#agents.delete(id);
+    if (record.name !== null && this.#names.get(record.name) === id) this.#names.delete(record.name);
+    this.revokeTokens(id);
+    return record;
+  }
+
+  /** True when `ancestorId` spawned `id`, directly or through its descendants. */
+  isDescendant(id: number, ancestorId: number): boolean {
+    let current = this.#agents.get(id);
+    for (let depth = 0; current && depth < 10_000; depth++) {
+      if (current.parentId === null) return false;
+      if (current.parentId === ancestorId) return true;
+      current = this.#agents.get(current.parentId);
+    }
+    return false;
+  }
+
+  *[Symbol.iterator](): IterableIterator<AgentRecord> {
+    yield* this.#agents.values();
+  }
+}
