@@ -5,6 +5,7 @@
 import { type ActorRefFrom, createActor, fromPromise, type InspectionEvent } from 'xstate';
 import type { Logger } from '../kernel/logger.js';
 import { kernelMachine } from '../machines/kernel.machine.js';
+import type { ProvidedSupervisorMachine } from './supervision-runtime.js';
 
 export interface RootServices {
   /** Start the services in order; on failure, stop what was started and throw. */
@@ -15,11 +16,17 @@ export interface RootServices {
 
 export type RootSupervisor = ActorRefFrom<typeof kernelMachine>;
 
-export function createRootSupervisor(services: RootServices, log: Logger, inspect?: (event: InspectionEvent) => void): RootSupervisor {
+export function createRootSupervisor(
+  services: RootServices,
+  supervisor: ProvidedSupervisorMachine,
+  log: Logger,
+  inspect?: (event: InspectionEvent) => void,
+): RootSupervisor {
   const machine = kernelMachine.provide({
     actors: {
       startServices: fromPromise(() => services.start()),
       stopServices: fromPromise(() => services.stop()),
+      supervisor,
     },
   });
   const actor = createActor(machine, inspect ? { inspect } : {});

@@ -3,7 +3,10 @@ import { Command } from 'commander';
 import { KERNEL_VERSION } from '../kernel/version.js';
 import { registerCallCommand } from './commands/call.js';
 import { registerKernelCommand } from './commands/kernel.js';
+import { registerLogsCommand } from './commands/logs.js';
 import { registerPingCommand } from './commands/ping.js';
+import { registerStatechartsCommand } from './commands/statecharts.js';
+import { registerTreeCommand } from './commands/tree.js';
 
 export function buildProgram(): Command {
   const program = new Command('agentos')
@@ -13,6 +16,9 @@ export function buildProgram(): Command {
   registerKernelCommand(program);
   registerCallCommand(program);
   registerPingCommand(program);
+  registerTreeCommand(program);
+  registerLogsCommand(program);
+  registerStatechartsCommand(program);
   return program;
 }
 

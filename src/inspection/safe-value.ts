@@ -2,10 +2,10 @@
  * Turns any value into a small JSON-safe one for the inspection stream. Actor
  * contexts and events can hold sockets, buffers, cycles and megabyte strings; this
  * must never throw and never do work proportional to the value's size, so every
- * dimension is capped: depth, keys per container, characters per string, and a node
- * budget for the whole value (depth 4 x 50 keys alone would allow 6 million nodes).
+ * dimension is capped: depth, keys per container, characters per string, and budgets
+ * of nodes and characters for the whole value (depth 4 x 50 keys alone would allow
+ * 6 million nodes, and 2000 strings of 1 KB make a 2 MB message).
  */
-
 export interface SafeLimits {
   /** Containers nested deeper than this become a placeholder. */
   readonly depth: number;
@@ -15,9 +15,11 @@ export interface SafeLimits {
   readonly chars: number;
   /** Values visited in total; past it, the rest is elided. */
   readonly nodes: number;
+  /** String characters kept in total; past it, strings are elided. */
+  readonly text: number;
 }
 
-export const DEFAULT_LIMITS: SafeLimits = { depth: 4, keys: 50, chars: 1024, nodes: 2000 };
+export const DEFAULT_LIMITS: SafeLimits = { depth: 4, keys: 50, chars: 1024, nodes: 2000, text: 32 * 1024 };
 
 /** Marks what was cut, in the place where it was cut. */
 const MORE = '…';
@@ -25,12 +27,13 @@ const MORE = '…';
 interface Walk {
   readonly limits: SafeLimits;
   nodes: number;
+  text: number;
   /** The containers on the current path: a repeat is a cycle, a shared sibling is not. */
   readonly path: Set<object>;
 }
 
 export function safeValue(value: unknown, limits: SafeLimits = DEFAULT_LIMITS): unknown {
-  const walk: Walk = { limits, nodes: limits.nodes, path: new Set() };
+  const walk: Walk = { limits, nodes: limits.nodes, text: limits.text, path: new Set() };
   try {
     return visit(walk, value, 0);
   } catch {
@@ -46,8 +49,11 @@ export function cutString(text: string, chars: number): string {
 function visit(walk: Walk, value: unknown, depth: number): unknown {
   walk.nodes--;
   switch (typeof value) {
-    case 'string':
-      return cutString(value, walk.limits.chars);
+    case 'string': {
+      const cap = Math.min(walk.limits.chars, walk.text);
+      walk.text -= Math.min(value.length, cap);
+      return cutString(value, cap);
+    }
     case 'number':
       return Number.isFinite(value) ? value : String(value);
     case 'boolean':
@@ -64,7 +70,16 @@ function visit(walk: Walk, value: unknown, depth: number): unknown {
   return visitObject(walk, value as object, depth);
 }
 
+/** A Proxy's traps can throw from any check below; that container alone is then reported as unserializable. */
 function visitObject(walk: Walk, value: object, depth: number): unknown {
+  try {
+    return describeObject(walk, value, depth);
+  } catch {
+    return '[unserializable]';
+  }
+}
+
+function describeObject(walk: Walk, value: object, depth: number): unknown {
   const ref = actorSession(value);
   if (ref !== undefined) return { ref };
   if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return { bytes: value.byteLength };
@@ -93,11 +108,7 @@ function visitObject(walk: Walk, value: object, depth: number): unknown {
 /** An XState actor ref (anything with a session id and a send) becomes its session id. */
 function actorSession(value: object): string | undefined {
   const candidate = value as { sessionId?: unknown; send?: unknown };
-  try {
-    return typeof candidate.sessionId === 'string' && typeof candidate.send === 'function' ? candidate.sessionId : undefined;
-  } catch {
-    return undefined;
-  }
+  return typeof candidate.sessionId === 'string' && typeof candidate.send === 'function' ? candidate.sessionId : undefined;
 }
 
 function visitError(walk: Walk, error: Error, depth: number): unknown {

@@ -1,13 +1,22 @@
 /**
- * Assembles a kernel: options, logger, worker pool, router, root supervisor and the
- * transports. It owns nothing else; each part does its one job.
+ * Assembles a kernel: options, logger, worker pool, agent registry, supervision
+ * runtime, router, root supervisor and the transports. It owns nothing else; each part
+ * does its one job.
  */
 import { mkdir } from 'node:fs/promises';
-import { waitFor } from 'xstate';
+import type { AnyActorLogic } from 'xstate';
+import { type AnyActorRef, waitFor } from 'xstate';
 import { createRootSupervisor, type RootSupervisor } from '../actors/root-supervisor.js';
+import { SupervisionRuntime } from '../actors/supervision-runtime.js';
+import { type AgentHandle, type CodeAgentOptions, CodeAgents, type SuperviseDefinition } from '../agents/code-api.js';
 import { type AgentRecord, AgentRegistry } from '../agents/registry.js';
+import { AgentSpawner } from '../agents/spawner.js';
+import { InspectionHub } from '../inspection/hub.js';
+import { TOP_SUPERVISORS } from '../machines/kernel.machine.js';
 import type { Level } from '../protocol/schemas/permissions.js';
 import { PRESETS } from '../protocol/schemas/permissions.js';
+import { AgentOSClient } from '../sdk/client.js';
+import { InProcessTransport } from '../sdk/inprocess-transport.js';
 import { SYSCALLS } from '../syscalls/index.js';
 import type { TransportContext } from '../transports/connection-port.js';
 import { InProcessConnection } from '../transports/inprocess.js';
@@ -31,13 +40,21 @@ export interface Kernel {
   readonly log: Logger;
   readonly root: RootSupervisor;
   readonly version: string;
-  /** Every live agent: connected clients and supervised agents. */
-  agents(): AgentRecord[];
+  /** XState inspection events, streamed to WebSocket clients on /inspect. */
+  readonly inspection: InspectionHub;
   /** The kernel's event bus (protocol.md §7). */
   readonly events: EventBus;
-  /** An in-process connection for a code-defined agent; `level` defaults to the kernel's. */
+  /** Every live agent: connected clients and supervised agents. */
+  agents(): AgentRecord[];
+  /** An in-process connection for code in the kernel's process; `level` defaults to the kernel's. */
   connect(options?: { name?: string; level?: Level }): InProcessConnection;
-  /** Graceful shutdown: stop accepting, finish replies, stop workers, remove the socket. */
+  /** Run XState logic as a supervised agent inside the kernel. */
+  spawn(logic: AnyActorLogic, options: CodeAgentOptions): Promise<AgentHandle>;
+  /** Run a module's default export as a supervised agent in a worker thread. */
+  spawnWorker(file: string, options: CodeAgentOptions): Promise<AgentHandle>;
+  /** Build a supervision subtree: `{ name, strategy, intensity, period, children }`. */
+  supervise(definition: SuperviseDefinition): Promise<AgentHandle>;
+  /** Graceful shutdown: agents stopped in order, connections finished, workers stopped, socket removed. */
   stop(): Promise<void>;
 }
 
@@ -55,6 +72,32 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
   const pool = new WorkerPool(options.workers, log);
   const registry = new AgentRegistry();
   const events = new EventBus(log);
+  // Sees every XState event; free while nobody listens. The root is read on first attach.
+  const inspection = new InspectionHub({ root: () => root });
+  const cwd = process.cwd();
+
+  const supervision = new SupervisionRuntime({
+    registry,
+    events,
+    log,
+    socketPath: options.socketPath,
+    allowDegradedIsolation: options.allowDegradedIsolation,
+    inspect: inspection.inspect,
+    agentInput: (agentId, extra) => agentInput(agentId, extra),
+  });
+  const topSupervisors = (): [string, AnyActorRef][] =>
+    TOP_SUPERVISORS.flatMap((name) => {
+      const ref = root.getSnapshot().children[name] as AnyActorRef | undefined;
+      return ref ? [[name, ref] as [string, AnyActorRef]] : [];
+    });
+  const spawner = new AgentSpawner({
+    registry,
+    events,
+    runtime: supervision,
+    agentsSupervisor: () => root.getSnapshot().children.agents as AnyActorRef | undefined,
+  });
+  const codeAgents = new CodeAgents({ registry, spawner, runtime: supervision, defaultLevel: options.defaultLevel, cwd });
+
   let features: readonly string[] = [];
   const services: KernelServices = {
     options,
@@ -63,6 +106,9 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     agents: registry,
     events,
     adminToken,
+    spawner,
+    supervision,
+    topSupervisors,
     kernelVersion: KERNEL_VERSION,
     startedAt: Date.now(),
     features: () => features,
@@ -85,22 +131,33 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
         }
       },
       async stop() {
+        // Agents first, in reverse start order of the kernel's supervisors, then the doors, then the workers.
+        for (const [name, supervisor] of topSupervisors().reverse()) {
+          supervisor.send({ type: 'supervisor.stop' });
+          await waitFor(supervisor, (snapshot) => snapshot.status !== 'active', { timeout: options.shutdownTimeoutMs * 2 }).catch(() =>
+            log.warn({ supervisor: name }, 'supervisor did not stop in time'),
+          );
+        }
         await Promise.all([web?.close(options.shutdownTimeoutMs), unix?.close(options.shutdownTimeoutMs)]);
         await pool.close();
       },
     },
+    supervision.supervisorMachine,
     log,
+    inspection.inspect,
   );
 
   const transportContext: TransportContext = {
     options,
     log,
     router,
-    openConnection(transport, requestClose) {
-      const agent = registry.create({ kind: 'client', transport, level: options.defaultLevel, cwd: process.cwd() });
+    inspection,
+    openConnection(transport, requestClose, bound) {
+      const agent = bound ?? registry.create({ kind: 'client', transport, level: options.defaultLevel, cwd });
       const abort = new AbortController();
       const session: Session = { agent, transport, closed: abort.signal, requestClose };
-      const connectionId = `connection-${agent.id}`;
+      // Several connections may act as one agent (a spawned agent that reconnects): number them apart.
+      const connectionId = bound ? `connection-${agent.id}.${++connectionCount}` : `connection-${agent.id}`;
       root.send({ type: 'connection.opened', connectionId, agentId: agent.id, transport });
       log.debug({ agent_id: agent.id, transport }, 'connection opened');
       const child = () => root.getSnapshot().children[connectionId];
@@ -112,7 +169,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
           },
           closed() {
             abort.abort();
-            // A client ends with its connection; a spawned agent lives on under its supervisor.
+            // A client ends with its connection; a supervised agent lives on under its supervisor.
             if (session.agent.kind === 'client') registry.remove(session.agent.id);
             child()?.send({ type: 'connection.closed' });
             root.send({ type: 'connection.closed', connectionId });
@@ -122,6 +179,23 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
       };
     },
   };
+  let connectionCount = 0;
+
+  /** An in-kernel agent's input: its id and a syscall client acting as it, made on first use. */
+  function agentInput(agentId: number, extra: unknown): Record<string, unknown> {
+    const value: Record<string, unknown> = { ...(extra as Record<string, unknown> | undefined), agentId };
+    let client: AgentOSClient | undefined;
+    Object.defineProperty(value, 'os', {
+      enumerable: true,
+      get() {
+        const record = registry.get(agentId);
+        if (!record) throw new Error(`agent ${agentId} has ended`);
+        client ??= new AgentOSClient(new InProcessTransport(new InProcessConnection(transportContext, record)));
+        return client;
+      },
+    });
+    return value;
+  }
 
   root.start();
   const started = await waitFor(root, (snapshot) => snapshot.value !== 'starting');
@@ -130,6 +204,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     error.name = 'StartupError';
     throw error;
   }
+  for (const [, supervisor] of topSupervisors()) supervision.watch(supervisor);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -139,8 +214,9 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     log,
     root,
     version: KERNEL_VERSION,
-    agents: () => [...registry],
+    inspection,
     events,
+    agents: () => [...registry],
     connect({ name, level } = {}) {
       const connection = new InProcessConnection(transportContext);
       const agent = registry.get(connection.agentId);
@@ -153,10 +229,14 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
       }
       return connection;
     },
+    spawn: (logic, spawnOptions) => codeAgents.spawn(logic, spawnOptions),
+    spawnWorker: (file, spawnOptions) => codeAgents.spawnWorker(file, spawnOptions),
+    supervise: (definition) => codeAgents.supervise(definition),
     stop() {
       stopping ??= (async () => {
         root.send({ type: 'kernel.stop' });
-        await waitFor(root, (snapshot) => snapshot.status === 'done', { timeout: options.shutdownTimeoutMs * 3 });
+        await waitFor(root, (snapshot) => snapshot.status === 'done', { timeout: options.shutdownTimeoutMs * 4 });
+        inspection.close();
         log.info('kernel stopped');
         log.flush();
       })();

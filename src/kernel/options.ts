@@ -75,6 +75,8 @@ export const KernelOptions = z
         concurrentTasksPerWorker: positiveInt('workers.concurrentTasksPerWorker').default(32),
       })
       .prefault({}),
+    /** Run sandboxed agents without bubblewrap (reported in SPAWN's isolation) instead of refusing them. */
+    allowDegradedIsolation: z.boolean().default(false),
     /** How long shutdown waits for connections and work to finish before forcing them. */
     shutdownTimeoutMs: positiveInt('shutdownTimeoutMs').default(5_000),
   })

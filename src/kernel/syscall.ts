@@ -3,8 +3,12 @@
  * router builds its dispatch table from these at boot (the permission comes from the
  * opcode table, so it is stated once).
  */
+
+import type { AnyActorRef } from 'xstate';
 import type { z } from 'zod';
+import type { SupervisionRuntime } from '../actors/supervision-runtime.js';
 import type { AgentRegistry } from '../agents/registry.js';
+import type { AgentSpawner } from '../agents/spawner.js';
 import type { OpName } from '../protocol/opcodes.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { EventBus } from './events.js';
@@ -23,6 +27,10 @@ export interface KernelServices {
   readonly adminToken: string | null;
   readonly kernelVersion: string;
   readonly startedAt: number;
+  readonly spawner: AgentSpawner;
+  readonly supervision: SupervisionRuntime;
+  /** The kernel's own supervisors (agents, worlds, tasks), in start order. */
+  readonly topSupervisors: () => [string, AnyActorRef][];
   /** Names of the syscalls this kernel serves (HELLO's `features`). */
   readonly features: () => readonly string[];
 }

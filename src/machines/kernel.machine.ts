@@ -3,9 +3,19 @@
  * actor per connection while running, and stops the services in reverse order. Effects
  * (listening on sockets, the worker pool) are provided by src/actors.
  */
-import { assign, fromPromise, setup, spawnChild, stopChild } from 'xstate';
+import { assign, enqueueActions, fromPromise, setup, spawnChild, stopChild } from 'xstate';
 import type { TransportKind } from '../kernel/session.js';
+import { SupervisorFlags } from '../supervision/spec.js';
 import { connectionMachine } from './connection.machine.js';
+import { supervisorMachine } from './supervisor.machine.js';
+
+/**
+ * The kernel's own supervisors. Their children (agents, worlds, tasks) are independent and
+ * each carries its own restart window, so one child's failures never count against another;
+ * the supervisors' own intensity is only a backstop.
+ */
+const TOP_FLAGS = SupervisorFlags.parse({ strategy: 'simple_one_for_one', intensity: 1000, period: 1 });
+export const TOP_SUPERVISORS = ['agents', 'worlds', 'tasks'] as const;
 
 export interface KernelContext {
   connectionsOpened: number;
@@ -29,6 +39,7 @@ export const kernelMachine = setup({
     startServices: notProvided('startServices'),
     stopServices: notProvided('stopServices'),
     connection: connectionMachine,
+    supervisor: supervisorMachine,
   },
   actions: {
     spawnConnection: spawnChild('connection', {
@@ -37,6 +48,11 @@ export const kernelMachine = setup({
         const opened = event as Extract<KernelEvent, { type: 'connection.opened' }>;
         return { agentId: opened.agentId, transport: opened.transport };
       },
+    }),
+    spawnTopSupervisors: enqueueActions(({ enqueue }) => {
+      for (const name of TOP_SUPERVISORS) {
+        enqueue.spawnChild('supervisor', { id: name, input: { name, agentId: 0, flags: TOP_FLAGS, children: [] } });
+      }
     }),
     countOpened: assign({
       connectionsOpened: ({ context }) => context.connectionsOpened + 1,
@@ -60,6 +76,7 @@ export const kernelMachine = setup({
       invoke: { src: 'startServices', onDone: 'running', onError: { target: 'failed', actions: 'recordError' } },
     },
     running: {
+      entry: 'spawnTopSupervisors',
       on: { 'kernel.stop': 'stopping' },
     },
     stopping: {

@@ -26,8 +26,11 @@ const TABLE = [
   { code: 0x10, name: 'SPAWN', permission: 'spawn' },
   { code: 0x11, name: 'KILL', permission: 'spawn' },
   { code: 0x12, name: 'LIST', permission: 'none' },
+  // Beyond the spec's table: an agent's output log, and the live supervision tree.
+  { code: 0x13, name: 'LOGS', permission: 'none' },
   { code: 0x14, name: 'PAUSE', permission: 'spawn' },
   { code: 0x15, name: 'RESUME', permission: 'spawn' },
+  { code: 0x16, name: 'TREE', permission: 'none' },
   { code: 0x20, name: 'SEND', permission: 'none' },
   { code: 0x21, name: 'RECV', permission: 'none' },
   { code: 0x22, name: 'BROADCAST', permission: 'none' },

@@ -27,8 +27,8 @@ export interface ConnectOptions {
   connection?: InProcessConnection;
   /** Name sent in HELLO. */
   name?: string;
-  /** Token sent in HELLO; defaults to `$AGENTOS_AGENT_TOKEN` when set. */
-  token?: string;
+  /** Token sent in HELLO; defaults to `$AGENTOS_AGENT_TOKEN` when set; null sends none. */
+  token?: string | null;
   /** Send HELLO on connect (default true). */
   hello?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -54,7 +54,7 @@ export class AgentOSClient {
         : await SocketTransport.connect(options.socketPath ?? (env.AGENTOS_SOCKET || '/tmp/agentos.sock'));
     const client = new AgentOSClient(transport);
     if (options.hello !== false) {
-      const token = options.token ?? (env.AGENTOS_AGENT_TOKEN || undefined);
+      const token = options.token === null ? undefined : (options.token ?? (env.AGENTOS_AGENT_TOKEN || undefined));
       try {
         await client.hello({ name: options.name, token, client: 'agentos-ts' });
       } catch (error) {

@@ -4,6 +4,8 @@
  * kernel itself.
  */
 
+import type { AgentRecord } from '../agents/registry.js';
+import type { InspectionHub } from '../inspection/hub.js';
 import type { Logger } from '../kernel/logger.js';
 import type { KernelOptions } from '../kernel/options.js';
 import type { Router } from '../kernel/router.js';
@@ -21,6 +23,8 @@ export interface TransportContext {
   readonly options: KernelOptions;
   readonly log: Logger;
   readonly router: Router;
+  /** Where /inspect WebSockets attach; without it the route answers 404. */
+  readonly inspection?: InspectionHub;
   /** Open an agent session for a new connection and tell the root supervisor about it. */
-  openConnection(transport: TransportKind, requestClose: () => void): { session: Session; hooks: ConnectionHooks };
+  openConnection(transport: TransportKind, requestClose: () => void, agent?: AgentRecord): { session: Session; hooks: ConnectionHooks };
 }

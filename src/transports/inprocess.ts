@@ -2,6 +2,8 @@
  * The in-process transport: code-defined agents running in the kernel's own process
  * call the router directly, with no framing, through the same permission checks.
  */
+
+import type { AgentRecord } from '../agents/registry.js';
 import { errorReply } from '../protocol/errors.js';
 import { resolveOp } from '../protocol/opcodes.js';
 import type { TransportContext } from './connection-port.js';
@@ -12,9 +14,10 @@ export class InProcessConnection {
   readonly #hooks: ReturnType<TransportContext['openConnection']>['hooks'];
   #closed = false;
 
-  constructor(context: TransportContext) {
+  /** `agent`: act as this existing agent (a code-defined one) instead of a new client. */
+  constructor(context: TransportContext, agent?: AgentRecord) {
     this.#context = context;
-    const { session, hooks } = context.openConnection('inprocess', () => this.close());
+    const { session, hooks } = context.openConnection('inprocess', () => this.close(), agent);
     this.#session = session;
     this.#hooks = hooks;
   }

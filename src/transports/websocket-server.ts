@@ -1,10 +1,11 @@
 /**
  * The kernel's HTTP port: a WebSocket endpoint speaking the JSON envelope of
- * protocol.md §3 (any path), and GET /health. Requests on one WebSocket run
- * concurrently; `id` correlates replies.
+ * protocol.md §3 (any path but /inspect), the XState inspection stream on /inspect,
+ * and GET /health. Requests on one WebSocket run concurrently; `id` correlates replies.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { type ReplyEnvelope, RequestEnvelope } from '../protocol/envelope.js';
 import { describeZodError, errorReply } from '../protocol/errors.js';
@@ -14,6 +15,8 @@ import { StartupError } from './unix-server.js';
 
 /** Room for the envelope around the largest payload. */
 const ENVELOPE_OVERHEAD = 64 * 1024;
+/** Inspection clients only listen; anything they send is discarded, so it need not be large. */
+const INSPECT_MAX_PAYLOAD = 4 * 1024;
 
 function isPromise(value: unknown): value is Promise<unknown> {
   return typeof (value as Promise<unknown> | null)?.then === 'function';
@@ -37,6 +40,7 @@ function originAllowed(origin: string | undefined, port: number): boolean {
 export class WebSocketEndpoint {
   readonly #http: Server;
   readonly #wss: WebSocketServer;
+  readonly #inspectWss = new WebSocketServer({ noServer: true, maxPayload: INSPECT_MAX_PAYLOAD, perMessageDeflate: false });
   readonly #context: TransportContext;
   readonly #sockets = new Set<WebSocket>();
   #port = 0;
@@ -52,6 +56,10 @@ export class WebSocketEndpoint {
     this.#http.on('upgrade', (request, socket, head) => {
       if (!originAllowed(request.headers.origin, this.#port)) {
         socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\ncross-origin WebSocket refused\n');
+        return;
+      }
+      if ((request.url ?? '/').split('?')[0] === '/inspect') {
+        this.#onInspect(request, socket, head);
         return;
       }
       if (this.#sockets.size >= context.options.maxConnections) {
@@ -95,6 +103,20 @@ export class WebSocketEndpoint {
     }
     response.writeHead(404, { 'content-type': 'application/json' });
     response.end(JSON.stringify(errorReply('NOT_FOUND', `no route ${request.method} ${path}; connect a WebSocket here, or GET /health`)));
+  }
+
+  /** Visualizers attach to the inspection hub; they never get an agent session. */
+  #onInspect(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const hub = this.#context.inspection;
+    if (hub === undefined) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (hub.full) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.#inspectWss.handleUpgrade(request, socket, head, (ws) => hub.attach(ws));
   }
 
   #onSocket(ws: WebSocket): void {
@@ -172,6 +194,7 @@ export class WebSocketEndpoint {
   /** Close every WebSocket (1001 going away) and the HTTP server. */
   async close(timeoutMs: number): Promise<void> {
     for (const ws of this.#sockets) ws.close(1001, 'kernel shutting down');
+    this.#context.inspection?.close();
     const force = setTimeout(() => {
       for (const ws of this.#sockets) ws.terminate();
       this.#http.closeAllConnections();
@@ -179,6 +202,7 @@ export class WebSocketEndpoint {
     force.unref();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
     this.#wss.close();
+    this.#inspectWss.close();
     clearTimeout(force);
   }
 }

@@ -349,10 +349,10 @@ describe('bad input on an in-process kernel', () => {
     await expectServed(good);
   });
 
-  it('7. unknown opcodes (0x42, 0x13): UNSUPPORTED_OPCODE, and the connection stays open', async () => {
+  it('7. unknown opcodes (0x42, 0x17): UNSUPPORTED_OPCODE, and the connection stays open', async () => {
     await openGood();
     const client = await connect(kernel.socketPath);
-    for (const opcode of [0x42, 0x13]) {
+    for (const opcode of [0x42, 0x17]) {
       client.send(opcode, { anything: true });
       const frame = await client.frame();
       expect(frame?.opcode).toBe(opcode);

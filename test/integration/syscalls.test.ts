@@ -102,7 +102,21 @@ describe('HELLO', () => {
     expect(reply.name).toBe('hello-agent');
     expect(reply.level).toBe('standard');
     expect(reply.admin).toBe(false);
-    expect([...reply.features].sort()).toEqual(['EXEC', 'EXIT', 'HELLO', 'NOOP', 'READ', 'WRITE']);
+    expect([...reply.features].sort()).toEqual([
+      'EXEC',
+      'EXIT',
+      'HELLO',
+      'KILL',
+      'LIST',
+      'LOGS',
+      'NOOP',
+      'PAUSE',
+      'READ',
+      'RESUME',
+      'SPAWN',
+      'TREE',
+      'WRITE',
+    ]);
     expect(reply.limits).toEqual({
       max_payload: kernel.options.maxPayload,
       max_pipeline: kernel.options.maxPipeline,
@@ -489,14 +503,14 @@ describe('errors common to every opcode', () => {
     expect((await c.call(Op.HELLO, {})).success).toBe(true);
   });
 
-  it('answers a known but unbuilt opcode (SPAWN, THINK) with UNSUPPORTED_OPCODE naming it', async () => {
+  it('answers a known but unbuilt opcode (HTTP, THINK, STORE) with UNSUPPORTED_OPCODE naming it', async () => {
     const c = await raw();
     for (const [code, name] of [
-      [Op.SPAWN, 'SPAWN'],
+      [Op.HTTP, 'HTTP'],
       [Op.THINK, 'THINK'],
       [Op.STORE, 'STORE'],
     ] as const) {
-      c.send(code, { name: 'x', script: 'y', prompt: 'z', key: 'k', value: 1 });
+      c.send(code, { url: 'http://127.0.0.1/', prompt: 'z', key: 'k', value: 1 });
       const frame = await c.frame();
       expect(frame?.opcode).toBe(code);
       expect(expectFailure(JSON.parse(frame?.payload.toString() ?? ''), 'UNSUPPORTED_OPCODE').error).toContain(name);

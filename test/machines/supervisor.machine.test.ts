@@ -51,6 +51,11 @@ function start(h: ReturnType<typeof harness>, strategy: string, children: Superv
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 20));
+/** Poll until `done()` holds: restarts pass through timers, and a loaded machine is slow. */
+async function until(done: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+}
 const stateOf = (actor: AnyActorRef, id: string) => actor.getSnapshot().children[id]?.getSnapshot().value;
 
 describe('supervisor machine', () => {
@@ -64,7 +69,7 @@ describe('supervisor machine', () => {
     const h = harness();
     const { actor } = start(h, 'one_for_one', [child('a'), child('b'), child('c')]);
     h.crash('b');
-    await settle();
+    await until(() => h.starts.length === 4);
     expect(h.starts).toEqual(['a', 'b', 'c', 'b']);
     expect(stateOf(actor, 'b')).toEqual({ alive: 'running' });
   });
@@ -73,7 +78,7 @@ describe('supervisor machine', () => {
     const h = harness();
     const { actor } = start(h, 'one_for_all', [child('a'), child('b'), child('c')]);
     h.crash('b');
-    await settle();
+    await until(() => h.starts.length === 6);
     expect(h.starts).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
     expect(actor.getSnapshot().value).toBe('supervising');
   });
@@ -82,7 +87,7 @@ describe('supervisor machine', () => {
     const h = harness();
     start(h, 'rest_for_one', [child('a'), child('b'), child('c')]);
     h.crash('b');
-    await settle();
+    await until(() => h.starts.length === 5);
     expect(h.starts).toEqual(['a', 'b', 'c', 'b', 'c']);
   });
 

@@ -1,10 +1,11 @@
 /** `agentos call OP [JSON]`: one syscall, its reply printed. */
 import type { Command } from 'commander';
 import { resolveOp } from '../../protocol/opcodes.js';
-import { AgentOSClient } from '../../sdk/client.js';
+import type { AgentOSClient } from '../../sdk/client.js';
 import { AgentOSError } from '../../sdk/errors.js';
+import { type ConnectFlags, connectCli, dataDirOption } from '../connect.js';
 import { fail, out, printJson } from '../output.js';
-import { socketOption, socketPathFrom } from '../socket-option.js';
+import { socketOption } from '../socket-option.js';
 
 export function registerCallCommand(program: Command): void {
   program
@@ -13,8 +14,9 @@ export function registerCallCommand(program: Command): void {
     .argument('<op>', 'opcode name or number (EXEC, 0x02, 2)')
     .argument('[json]', 'the request payload as JSON (default {}); for NOOP, any text')
     .addOption(socketOption())
+    .addOption(dataDirOption())
     .option('--json', 'print the reply as compact JSON for machines')
-    .action(async (op: string, json: string | undefined, flags: { socket?: string; json?: boolean }) => {
+    .action(async (op: string, json: string | undefined, flags: ConnectFlags & { json?: boolean }) => {
       const info = resolveOp(op);
       if (info === undefined) fail(`unknown op ${JSON.stringify(op)}; protocol.md §5 lists the opcodes`, 2);
       let payload: unknown;
@@ -28,7 +30,7 @@ export function registerCallCommand(program: Command): void {
       }
       let client: AgentOSClient | undefined;
       try {
-        client = await AgentOSClient.connect({ socketPath: socketPathFrom(flags), name: 'agentos-cli' });
+        client = await connectCli(flags, 'agentos-cli');
         const reply = await client.call(info.code, payload);
         if (Buffer.isBuffer(reply))
           out(flags.json ? JSON.stringify({ success: true, data: reply.toString('utf8') }) : reply.toString('utf8'));

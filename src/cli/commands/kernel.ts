@@ -19,6 +19,7 @@ interface KernelFlags {
   logLevel?: string;
   logFile?: string;
   maxPayload?: number;
+  allowDegradedIsolation?: boolean;
 }
 
 function port(value: string): number | 'off' {
@@ -63,6 +64,7 @@ export function registerKernelCommand(program: Command): void {
     )
     .option('--log-file <file>', 'write logs to this file instead of stderr')
     .option('--max-payload <bytes>', 'largest request payload (default 1048576)', bytes)
+    .option('--allow-degraded-isolation', 'run sandboxed agents without bubblewrap (SPAWN reports it) instead of refusing them')
     .action(async (flags: KernelFlags) => {
       const fromFile = flags.config ? await readConfig(flags.config) : {};
       const input: KernelOptionsInput = { ...fromFile };
@@ -73,6 +75,7 @@ export function registerKernelCommand(program: Command): void {
       if (flags.logLevel !== undefined) input.logLevel = flags.logLevel as KernelOptionsInput['logLevel'];
       if (flags.logFile !== undefined) input.logFile = flags.logFile;
       if (flags.maxPayload !== undefined) input.maxPayload = flags.maxPayload;
+      if (flags.allowDegradedIsolation) input.allowDegradedIsolation = true;
 
       let kernel: Awaited<ReturnType<typeof startKernel>>;
       try {

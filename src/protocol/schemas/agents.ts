@@ -44,6 +44,9 @@ export const SpawnRequest = z.object({
 });
 export type SpawnRequest = z.infer<typeof SpawnRequest>;
 
+/** LIST and TREE take no fields (unknown ones are ignored, as older clients send some). */
+export const NoFields = z.object({});
+
 /** KILL, PAUSE and RESUME name their target by id or by name. */
 export const AgentTarget = z
   .object({
@@ -84,3 +87,61 @@ export type AgentInfo = z.infer<typeof AgentInfo>;
 export const KillReply = z.object({ ...ok, killed: z.boolean(), agent_id: z.number().int() });
 export const PauseReply = z.object({ ...ok, paused: z.boolean(), agent_id: z.number().int() });
 export const ResumeReply = z.object({ ...ok, resumed: z.boolean(), agent_id: z.number().int() });
+
+export const LogsRequest = z.intersection(
+  AgentTarget,
+  z.object({
+    /** How many lines at most. */
+    lines: z.number().int().positive().max(10_000, 'expected at most 10000 lines').default(200),
+    /** Lines after this sequence number; 0 means the newest `lines`. */
+    after_seq: z.number().int().nonnegative().default(0),
+    /** Wait up to this long for a new line when none is newer than after_seq (follow mode). */
+    wait_ms: z.number().int().nonnegative().max(60_000, 'expected at most 60000 ms').default(0),
+  }),
+);
+
+export const LogLine = z.object({
+  seq: z.number().int(),
+  stream: z.enum(['stdout', 'stderr', 'kernel']),
+  text: z.string(),
+  timestamp: z.number(),
+});
+
+export const LogsReply = z.object({
+  ...ok,
+  agent_id: z.number().int(),
+  name: z.string().nullable(),
+  lines: z.array(LogLine),
+  next_seq: z.number().int(),
+  dropped: z.number().int(),
+  ended: z.boolean(),
+});
+
+// A recursive schema needs its type spelled out once (zod cannot infer through z.lazy).
+export interface TreeNode {
+  actor: string;
+  kind: string;
+  agent_id: number | null;
+  name: string | null;
+  state: string;
+  restarts: number;
+  uptime_ms: number;
+  pid: number | null;
+  strategy?: string;
+  children?: TreeNode[];
+}
+export const TreeNode: z.ZodType<TreeNode> = z.lazy(() =>
+  z.object({
+    actor: z.string(),
+    kind: z.string(),
+    agent_id: z.number().int().nullable(),
+    name: z.string().nullable(),
+    state: z.string(),
+    restarts: z.number().int(),
+    uptime_ms: z.number(),
+    pid: z.number().int().nullable(),
+    strategy: z.string().optional(),
+    children: z.array(TreeNode).optional(),
+  }),
+);
+export const TreeReply = z.object({ ...ok, tree: TreeNode });

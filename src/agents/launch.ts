@@ -1,0 +1,41 @@
+/** What a supervised agent runs: the `launch` its slot hands to the run actor. */
+import type { AnyActorLogic } from 'xstate';
+import type { z } from 'zod';
+import type { SupervisedChild } from '../machines/supervisor.machine.js';
+import type { SpawnLimits } from '../protocol/schemas/agents.js';
+import type { SupervisorFlags } from '../supervision/spec.js';
+
+export interface ProcessLaunch {
+  kind: 'process';
+  /** Absolute path of the script or program. */
+  script: string;
+  args: string[];
+  interpreter?: string | undefined;
+  env: Record<string, string>;
+  cwd: string;
+  sandboxed: boolean;
+  network: boolean;
+  limits?: z.output<typeof SpawnLimits> | undefined;
+}
+
+export interface ActorLaunch {
+  kind: 'actor';
+  logic: AnyActorLogic;
+  input?: unknown;
+}
+
+export interface WorkerLaunch {
+  kind: 'worker';
+  /** Absolute path of the module whose default export is the agent. */
+  file: string;
+  input?: unknown;
+}
+
+export interface SupervisorLaunch {
+  kind: 'supervisor';
+  name: string;
+  flags: SupervisorFlags;
+  children: SupervisedChild[];
+}
+
+export type Launch = ProcessLaunch | ActorLaunch | WorkerLaunch | SupervisorLaunch;

@@ -1,0 +1,40 @@
+/**
+ * Every state machine of the kernel that `agentos statecharts` exports. One list, so a new
+ * machine is added here and nowhere else.
+ */
+import type { AnyStateMachine } from 'xstate';
+import { agentMachine } from '../machines/agent.machine.js';
+import { connectionMachine } from '../machines/connection.machine.js';
+import { kernelMachine } from '../machines/kernel.machine.js';
+import { supervisorMachine } from '../machines/supervisor.machine.js';
+
+export interface ExportedMachine {
+  /** The file name and the CLI's name for it: lowercase, no spaces. */
+  name: string;
+  /** One line for `statecharts list` and the export's header. */
+  description: string;
+  machine: AnyStateMachine;
+}
+
+export const STATECHARTS: readonly ExportedMachine[] = [
+  {
+    name: 'kernel',
+    description: 'the root supervisor: starts the services, owns the child actors while running, stops in reverse order',
+    machine: kernelMachine,
+  },
+  {
+    name: 'connection',
+    description: 'one client connection: open, draining until the last reply is out, closed',
+    machine: connectionMachine,
+  },
+  {
+    name: 'agent',
+    description: 'one supervised child: starting, running, paused, stopping, exited, then restarting or terminated',
+    machine: agentMachine,
+  },
+  {
+    name: 'supervisor',
+    description: 'an OTP supervisor: restarts children by strategy and intensity, or stops them all and escalates',
+    machine: supervisorMachine,
+  },
+];

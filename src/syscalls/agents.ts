@@ -1,0 +1,193 @@
+/** SPAWN, KILL, LIST, PAUSE, RESUME, LOGS and TREE: process agents and the live tree. */
+import { stat } from 'node:fs/promises';
+import { resolveLaunch } from '../agents/interpreter.js';
+import type { ProcessLaunch } from '../agents/launch.js';
+import type { AgentRecord } from '../agents/registry.js';
+import type { Session } from '../kernel/session.js';
+import { defineSyscall, type KernelServices } from '../kernel/syscall.js';
+import { KernelError } from '../protocol/errors.js';
+import { AgentTarget, KillRequest, LogsRequest, NoFields, SpawnRequest } from '../protocol/schemas/agents.js';
+import { type Permissions, PRESETS } from '../protocol/schemas/permissions.js';
+import { findBubblewrap, SandboxUnavailableError } from '../sandbox/index.js';
+import { restartTypeFromPolicy } from '../supervision/spec.js';
+import { agentInfo, buildTree } from './agent-views.js';
+import { resolveAgentPath } from './paths.js';
+
+const FLAGS = ['can_exec', 'can_read', 'can_write', 'can_think', 'can_spawn', 'can_network'] as const;
+
+/** The rights a spawned agent gets: what it asked for, never more than its spawner has. */
+function grantFor(caller: AgentRecord, request: SpawnRequest): { level: AgentRecord['level']; permissions: Permissions } {
+  const base = request.level ? PRESETS[request.level] : caller.permissions;
+  const wanted: Permissions = { ...base, ...request.permissions };
+  for (const flag of FLAGS) {
+    if (wanted[flag] && !caller.permissions[flag]) {
+      throw new KernelError(
+        'PERMISSION_DENIED',
+        `SPAWN denied: the new agent would get ${flag}, which its spawner (agent ${caller.id}) does not have`,
+      );
+    }
+  }
+  // A sandboxed spawner cannot make an unsandboxed child.
+  wanted.sandboxed = wanted.sandboxed || caller.permissions.sandboxed || request.sandboxed;
+  if (request.network && !wanted.can_network) {
+    throw new KernelError('PERMISSION_DENIED', 'SPAWN denied: "network": true needs can_network');
+  }
+  return { level: request.level ?? caller.level, permissions: wanted };
+}
+
+function findTarget(
+  kernel: KernelServices,
+  target: { id?: number | undefined; agent_id?: number | undefined; name?: string | undefined },
+): AgentRecord {
+  const id = target.id ?? target.agent_id;
+  const record = id !== undefined ? kernel.agents.get(id) : kernel.agents.byName(target.name as string);
+  if (!record) {
+    const what = id !== undefined ? `agent ${id}` : `agent "${target.name}"`;
+    throw new KernelError('NOT_FOUND', `${what} does not exist (or has ended)`);
+  }
+  return record;
+}
+
+/** KILL, PAUSE, RESUME and LOGS reach an agent's own descendants (or itself), or any agent for an admin. */
+function authorize(session: Session, target: AgentRecord, op: string, kernel: KernelServices): void {
+  const caller = session.agent;
+  if (caller.admin || target.id === caller.id || kernel.agents.isDescendant(target.id, caller.id)) return;
+  throw new KernelError(
+    'PERMISSION_DENIED',
+    `${op} denied: agent ${target.id} is not a descendant of agent ${caller.id} (the admin token reaches every agent)`,
+  );
+}
+
+function supervised(target: AgentRecord, op: string): NonNullable<AgentRecord['runtime']> {
+  if (target.kind === 'client') {
+    throw new KernelError('INVALID_REQUEST', `${op}: agent ${target.id} is a client connection; it ends when it disconnects`);
+  }
+  if (!target.runtime) throw new KernelError('UNAVAILABLE', `${op}: agent ${target.id} is still starting; try again`);
+  return target.runtime;
+}
+
+export const spawn = defineSyscall({
+  name: 'SPAWN',
+  request: SpawnRequest,
+  handle: async (request, session, kernel) => {
+    const caller = session.agent;
+    const script = resolveAgentPath(caller, request.script);
+    await resolveLaunch(script, request.interpreter);
+    const cwd = request.cwd === undefined ? caller.cwd : resolveAgentPath(caller, request.cwd);
+    const cwdInfo = await stat(cwd).catch(() => undefined);
+    if (!cwdInfo?.isDirectory()) throw new KernelError('NOT_FOUND', `SPAWN: cwd "${cwd}" is not a directory`);
+    const { level, permissions } = grantFor(caller, request);
+    if (permissions.sandboxed && !kernel.options.allowDegradedIsolation) {
+      // Refused before anything is created; the runner checks again at every start.
+      const lookup = await findBubblewrap();
+      if (!lookup.ok) throw new SandboxUnavailableError(lookup.reason);
+    }
+
+    const record = kernel.agents.create({ kind: 'process', name: request.name, parentId: caller.id, level, permissions, cwd });
+    const launch: ProcessLaunch = {
+      kind: 'process',
+      script,
+      args: request.args,
+      interpreter: request.interpreter,
+      env: request.env ?? {},
+      cwd,
+      sandboxed: permissions.sandboxed,
+      network: request.network,
+      limits: request.limits,
+    };
+    const { pid } = await kernel.spawner.start(record, launch, {
+      restart: restartTypeFromPolicy(request.restart_policy),
+      window: { intensity: request.max_restarts, period: request.restart_window },
+    });
+    return {
+      success: true as const,
+      agent_id: record.id,
+      id: record.id,
+      name: record.name,
+      pid,
+      restart_policy: request.restart_policy,
+      isolation: kernel.supervision.isolation(record.id) ?? null,
+    };
+  },
+});
+
+export const kill = defineSyscall({
+  name: 'KILL',
+  request: KillRequest,
+  handle: async (request, session, kernel) => {
+    const target = findTarget(kernel, request);
+    authorize(session, target, 'KILL', kernel);
+    supervised(target, 'KILL');
+    await kernel.spawner.stop(target, request.signal, request.grace_ms);
+    return { success: true as const, killed: true, agent_id: target.id };
+  },
+});
+
+function pauseOrResume(op: 'PAUSE' | 'RESUME') {
+  return async (request: { id?: number; agent_id?: number; name?: string }, session: Session, kernel: KernelServices) => {
+    const target = findTarget(kernel, request);
+    authorize(session, target, op, kernel);
+    const runtime = supervised(target, op);
+    if (target.kind !== 'process') {
+      throw new KernelError(
+        'INVALID_REQUEST',
+        `${op}: only process agents can be paused and resumed (agent ${target.id} is a ${target.kind})`,
+      );
+    }
+    const snapshot = runtime.slot.getSnapshot();
+    const wanted = op === 'PAUSE' ? 'paused' : 'running';
+    if (!snapshot.matches({ alive: wanted })) {
+      const from = op === 'PAUSE' ? 'running' : 'paused';
+      if (!snapshot.matches({ alive: from })) {
+        throw new KernelError('CONFLICT', `${op}: agent ${target.id} is not ${from} (it is ${describeState(snapshot.value)})`);
+      }
+      runtime.slot.send({ type: op === 'PAUSE' ? 'agent.pause' : 'agent.resume' });
+    }
+    return op === 'PAUSE'
+      ? { success: true as const, paused: true, agent_id: target.id }
+      : { success: true as const, resumed: true, agent_id: target.id };
+  };
+}
+
+function describeState(value: unknown): string {
+  return typeof value === 'string' ? value : Object.values(value as Record<string, string>).join('');
+}
+
+export const pause = defineSyscall({ name: 'PAUSE', request: AgentTarget, handle: pauseOrResume('PAUSE') });
+export const resume = defineSyscall({ name: 'RESUME', request: AgentTarget, handle: pauseOrResume('RESUME') });
+
+/** LIST answers a bare array (protocol.md §4 keeps that for compatibility). */
+export const list = defineSyscall({
+  name: 'LIST',
+  request: NoFields,
+  handle: (_request, _session, kernel) => [...kernel.agents].map((record) => agentInfo(record)),
+});
+
+export const logs = defineSyscall({
+  name: 'LOGS',
+  request: LogsRequest,
+  handle: async (request, session, kernel) => {
+    const live = request.id ?? request.agent_id ?? request.name;
+    const record = findTarget(kernel, request);
+    authorize(session, record, 'LOGS', kernel);
+    const output = kernel.supervision.output(record.id);
+    if (!output) throw new KernelError('NOT_FOUND', `agent ${live} has no output log (only process agents have one)`);
+    if (request.wait_ms > 0) await output.waitFor(request.after_seq || output.lastSeq, request.wait_ms, session.closed);
+    const { lines, nextSeq } = output.read(request.after_seq, request.lines, request.after_seq === 0);
+    return {
+      success: true as const,
+      agent_id: record.id,
+      name: record.name,
+      lines,
+      next_seq: nextSeq,
+      dropped: output.dropped,
+      ended: kernel.agents.get(record.id) === undefined,
+    };
+  },
+});
+
+export const tree = defineSyscall({
+  name: 'TREE',
+  request: NoFields,
+  handle: (_request, _session, kernel) => ({ success: true as const, tree: buildTree(kernel) }),
+});
