@@ -39,6 +39,8 @@ export class SupervisionRuntime {
   readonly #isolation = new Map<number, IsolationReport>();
   readonly #subtrees = new Map<number, AnyActorRef>();
   readonly #actors = new Map<number, AnyActorRef>();
+  /** The agents of each subtree, removed with it when it ends for good. */
+  readonly #members = new Map<number, number[]>();
 
   constructor(deps: SupervisionDeps) {
     this.#deps = deps;
@@ -104,6 +106,10 @@ export class SupervisionRuntime {
     });
     this.watch(ref);
     this.#subtrees.set(agentId, ref);
+    this.#members.set(
+      agentId,
+      launch.children.map((child) => child.agentId),
+    );
     ref.subscribe({ complete: () => this.#subtrees.delete(agentId), error: () => this.#subtrees.delete(agentId) });
     ref.start();
     return ref;
@@ -123,11 +129,7 @@ export class SupervisionRuntime {
           break;
         }
         case 'supervisor.childRemoved': {
-          // Ended for good: the name is released and the id retired.
-          const record = registry.remove(emitted.agentId);
-          this.#outputs.delete(emitted.agentId);
-          this.#isolation.delete(emitted.agentId);
-          this.#deps.log.debug({ agent_id: emitted.agentId, why: emitted.why, name: record?.name }, 'agent removed');
+          this.#forget(emitted.agentId, emitted.why);
           break;
         }
         case 'supervisor.escalated': {
@@ -147,6 +149,17 @@ export class SupervisionRuntime {
         }
       }
     });
+  }
+
+  /** Ended for good: the name is released and the id retired, with its subtree's members. */
+  #forget(agentId: number, why: string): void {
+    const record = this.#deps.registry.remove(agentId);
+    this.#outputs.delete(agentId);
+    this.#isolation.delete(agentId);
+    this.#deps.log.debug({ agent_id: agentId, why, name: record?.name }, 'agent removed');
+    const members = this.#members.get(agentId);
+    this.#members.delete(agentId);
+    for (const member of members ?? []) this.#forget(member, 'its supervisor ended');
   }
 
   #watchSlot(slot: ActorRefFrom<typeof agentMachine>): void {

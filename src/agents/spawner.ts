@@ -67,7 +67,7 @@ export class AgentSpawner {
    */
   async start(record: AgentRecord, launch: Launch, options: StartOptions): Promise<FirstStart> {
     const supervisor = this.#agentsSupervisor();
-    if (!supervisor || supervisor.getSnapshot().status !== 'active') {
+    if (supervisor?.getSnapshot().status !== 'active') {
       this.#registry.remove(record.id);
       throw new KernelError('UNAVAILABLE', 'the kernel is not accepting new agents (starting or shutting down)');
     }

@@ -134,7 +134,7 @@ export const supervisorMachine = setup({
     intensityExceeded: decisionIs('escalate'),
     isRestart: decisionIs('restart'),
     isAwaitedChild: ({ context, event }) => event.type === 'child.exited' && context.stopQueue[0] === event.childId,
-    stopsRemain: ({ context }) => context.stopQueue.length > 1,
+    stopQueueEmpty: ({ context }) => context.stopQueue.length === 0,
   },
   actions: {
     spawnInitialChildren: assign({
@@ -294,7 +294,7 @@ export const supervisorMachine = setup({
       initial: 'next',
       states: {
         next: {
-          always: [{ guard: ({ context }) => context.stopQueue.length === 0, target: '#supervisor.restarted' }],
+          always: [{ guard: 'stopQueueEmpty', target: '#supervisor.restarted' }],
           entry: 'stopHeadOfQueue',
           on: {
             'child.exited': [{ guard: 'isAwaitedChild', target: 'next', reenter: true, actions: 'popStopQueue' }, { actions: 'deferExit' }],
@@ -318,7 +318,7 @@ export const supervisorMachine = setup({
       initial: 'next',
       states: {
         next: {
-          always: [{ guard: ({ context }) => context.stopQueue.length === 0, target: '#supervisor.escalated' }],
+          always: [{ guard: 'stopQueueEmpty', target: '#supervisor.escalated' }],
           entry: 'stopHeadOfQueue',
           on: { 'child.exited': { guard: 'isAwaitedChild', target: 'next', reenter: true, actions: 'popStopQueue' } },
         },
@@ -329,7 +329,7 @@ export const supervisorMachine = setup({
       initial: 'next',
       states: {
         next: {
-          always: [{ guard: ({ context }) => context.stopQueue.length === 0, target: '#supervisor.stopped' }],
+          always: [{ guard: 'stopQueueEmpty', target: '#supervisor.stopped' }],
           entry: 'stopHeadOfQueue',
           on: { 'child.exited': { guard: 'isAwaitedChild', target: 'next', reenter: true, actions: 'popStopQueue' } },
         },

@@ -8,7 +8,7 @@
  * was not placed in, so agents stay inside whatever limits the kernel itself runs under.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export const CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
 export type Controller = (typeof CONTROLLERS)[number];
@@ -25,7 +25,7 @@ export interface CgroupMount {
 
 export interface CgroupSupport {
   /** The kernel's own cgroup directory in the v2 hierarchy, and the controllers it offers. */
-  v2: { dir: string; mountPoint: string; isRoot: boolean; controllers: string[] } | null;
+  v2: { dir: string; mountPoint: string; controllers: string[] } | null;
   /** The kernel's own cgroup directory in each v1 hierarchy, per controller. */
   v1: Partial<Record<Controller, string>>;
 }
@@ -73,7 +73,8 @@ export function parseProcCgroup(text: string): ProcCgroupEntry[] {
 /** The directory of a cgroup path within a mount (the mount may show a subtree, as in containers). */
 function dirIn(mount: CgroupMount, path: string): string {
   const relative = mount.root !== '/' && (path === mount.root || path.startsWith(`${mount.root}/`)) ? path.slice(mount.root.length) : path;
-  return join(mount.mountPoint, relative);
+  // resolve, not join: no trailing slash on a root group.
+  return resolve(mount.mountPoint, `.${relative}`);
 }
 
 export interface DetectSources {
@@ -102,7 +103,7 @@ export async function detectCgroups(sources: DetectSources = {}): Promise<Cgroup
       (text) => text.split(/\s+/).filter(Boolean),
       () => [],
     );
-    v2 = { dir, mountPoint: unified.mountPoint, isRoot: dir === unified.mountPoint, controllers };
+    v2 = { dir, mountPoint: unified.mountPoint, controllers };
   }
 
   const v1: CgroupSupport['v1'] = {};

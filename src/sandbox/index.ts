@@ -52,7 +52,8 @@ export interface IsolationRequest {
    * The agent's script; its directory is visible (read-only) in the sandbox. When not
    * given, every absolute file path in command/args (and file:// URL, as in
    * `--import file:///…/tsx/…`) has its directory made visible, or its whole
-   * node_modules for a file inside one, so the interpreter can load what it was told to.
+   * node_modules for a file inside one, or just the file when it sits in / or /tmp,
+   * so the interpreter can load what it was told to.
    */
   scriptPath?: string | undefined;
   readablePaths?: readonly string[] | undefined;
@@ -200,7 +201,9 @@ async function launchDirectories(request: IsolationRequest, hidden: readonly str
     if (!info?.isFile()) continue;
     const inModules = path.indexOf(`${sep}node_modules${sep}`);
     const dir = inModules >= 0 ? path.slice(0, inModules + '/node_modules'.length) : dirname(path);
-    if (dir !== '/' && !dirs.includes(dir)) dirs.push(dir);
+    // A file right in / or /tmp: binding its directory would expose the host root or replace the private /tmp.
+    const visible = dir === '/' || dir === '/tmp' ? path : dir;
+    if (!dirs.includes(visible)) dirs.push(visible);
   }
   return dirs;
 }

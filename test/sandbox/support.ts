@@ -3,8 +3,8 @@
  * spawn, attach after spawn, release after exit) and collecting what it did.
  */
 import { spawn } from 'node:child_process';
-import { type IsolationRequest, type PreparedLaunch, prepareIsolation } from '../../src/sandbox/index.js';
-import type { IsolationHost } from '../../src/sandbox/index.js';
+import { fileURLToPath } from 'node:url';
+import { type IsolationHost, type IsolationRequest, type PreparedLaunch, prepareIsolation } from '../../src/sandbox/index.js';
 
 export interface RunResult {
   code: number | null;
@@ -16,7 +16,13 @@ export interface RunResult {
 
 export const ENV = { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' };
 
-/** Defaults for a request: sandboxed, no network, cwd /, a socket path that each test overrides when it matters. */
+/**
+ * Stands in for the kernel socket where a test does not talk to it: bwrap only needs
+ * the path to exist, and binding this very file read-only over itself is harmless.
+ */
+export const PLACEHOLDER_SOCKET = fileURLToPath(import.meta.url);
+
+/** Defaults for a request: sandboxed, no network, cwd /, a placeholder socket (tests that use the socket pass theirs). */
 export function request(overrides: Partial<IsolationRequest>): IsolationRequest {
   return {
     sandboxed: true,
@@ -25,7 +31,7 @@ export function request(overrides: Partial<IsolationRequest>): IsolationRequest 
     command: '/bin/sh',
     args: ['-c', 'true'],
     cwd: '/',
-    socketPath: '/dev/null',
+    socketPath: PLACEHOLDER_SOCKET,
     agentName: 'sandbox-test',
     ...overrides,
   };

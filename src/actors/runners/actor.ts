@@ -37,14 +37,18 @@ export function actorRunner(deps: ActorRunnerDeps): Runner<ActorLaunch> {
     });
     receive((command) => {
       if (command.signal === 'SIGTERM' || command.signal === 'SIGKILL' || command.signal === 'SIGINT') {
-        // An actor has no process to signal: stopping it is its shutdown.
-        actor.stop();
+        // An actor has no process to signal: stopping it is its shutdown (reported before
+        // the stop, whose completion would otherwise read as a normal end).
         finish(null, command.signal);
+        actor.stop();
       }
     });
     deps.onActor?.(input.agentId, actor);
     actor.start();
-    if (!ended) sendBack({ type: 'run.started', pid: null });
+    // Not from inside the callback's own start: the slot is still entering `alive` then.
+    queueMicrotask(() => {
+      if (!ended) sendBack({ type: 'run.started', pid: null });
+    });
     return () => {
       if (!ended) {
         ended = true;

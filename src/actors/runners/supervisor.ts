@@ -39,7 +39,10 @@ export function supervisorRunner(deps: SupervisorRunnerDeps): Runner<SupervisorL
         supervisor.send({ type: 'supervisor.stop' });
       }
     });
-    if (!ended) sendBack({ type: 'run.started', pid: null });
+    // Not from inside the callback's own start: the slot is still entering `alive` then.
+    queueMicrotask(() => {
+      if (!ended) sendBack({ type: 'run.started', pid: null });
+    });
     return () => {
       ended = true;
       supervisor.stop();

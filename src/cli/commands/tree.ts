@@ -29,7 +29,7 @@ function rows(node: TreeNode, prefix: string, last: boolean, depth: number, into
   ]);
   const children = node.children ?? [];
   const childPrefix = depth === 0 ? '' : `${prefix}${last ? '   ' : '│  '}`;
-  children.forEach((child, index) => rows(child, childPrefix, index === children.length - 1, depth + 1, into));
+  for (const [index, child] of children.entries()) rows(child, childPrefix, index === children.length - 1, depth + 1, into);
 }
 
 export function renderTree(tree: TreeNode): string {
