@@ -11,7 +11,7 @@ import type { EventBus } from '../kernel/events.js';
 import type { Logger } from '../kernel/logger.js';
 import { type AgentSlotEmitted, agentMachine, type RunCommand, type RunInput } from '../machines/agent.machine.js';
 import { type SupervisorEmitted, supervisorMachine } from '../machines/supervisor.machine.js';
-import type { IsolationReport } from '../sandbox/isolation.js';
+import type { IsolationReport } from '../protocol/schemas/isolation.js';
 import { actorRunner } from './runners/actor.js';
 import { processRunner } from './runners/process.js';
 import type { Runner } from './runners/runner.js';

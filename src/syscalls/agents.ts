@@ -8,7 +8,7 @@ import { defineSyscall, type KernelServices } from '../kernel/syscall.js';
 import { KernelError } from '../protocol/errors.js';
 import { AgentTarget, KillRequest, LogsRequest, NoFields, SpawnRequest } from '../protocol/schemas/agents.js';
 import { type Permissions, PRESETS } from '../protocol/schemas/permissions.js';
-import { findBubblewrap, SandboxUnavailableError } from '../sandbox/index.js';
+import { ensureSandboxAvailable } from '../sandbox/index.js';
 import { restartTypeFromPolicy } from '../supervision/spec.js';
 import { agentInfo, buildTree } from './agent-views.js';
 import { resolveAgentPath } from './paths.js';
@@ -77,11 +77,8 @@ export const spawn = defineSyscall({
     const cwdInfo = await stat(cwd).catch(() => undefined);
     if (!cwdInfo?.isDirectory()) throw new KernelError('NOT_FOUND', `SPAWN: cwd "${cwd}" is not a directory`);
     const { level, permissions } = grantFor(caller, request);
-    if (permissions.sandboxed && !kernel.options.allowDegradedIsolation) {
-      // Refused before anything is created; the runner checks again at every start.
-      const lookup = await findBubblewrap();
-      if (!lookup.ok) throw new SandboxUnavailableError(lookup.reason);
-    }
+    // Refused before anything is created; the runner checks again at every start.
+    if (permissions.sandboxed) await ensureSandboxAvailable(kernel.options.allowDegradedIsolation);
 
     const record = kernel.agents.create({ kind: 'process', name: request.name, parentId: caller.id, level, permissions, cwd });
     const launch: ProcessLaunch = {

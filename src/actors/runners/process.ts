@@ -10,8 +10,8 @@ import type { ProcessLaunch } from '../../agents/launch.js';
 import type { OutputLog } from '../../agents/output-log.js';
 import type { AgentRegistry } from '../../agents/registry.js';
 import type { Logger } from '../../kernel/logger.js';
+import type { IsolationReport } from '../../protocol/schemas/isolation.js';
 import { prepareIsolation } from '../../sandbox/index.js';
-import type { IsolationReport } from '../../sandbox/isolation.js';
 import { baseEnvironment } from '../../syscalls/process.js';
 import type { Runner } from './runner.js';
 

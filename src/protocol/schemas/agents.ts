@@ -1,6 +1,8 @@
 /** SPAWN, KILL, LIST, PAUSE, RESUME: process agents and the agents table. */
 import { z } from 'zod';
 import { ok } from './common.js';
+import { IsolationReport } from './isolation.js';
+import { Limits } from './limits.js';
 import { Level, Permissions } from './permissions.js';
 
 export const RestartPolicy = z.enum(['always', 'on-failure', 'never'], {
@@ -13,18 +15,8 @@ export const AgentName = z
   .string({ error: 'expected an agent name (a string)' })
   .regex(AGENT_NAME, 'expected a name of 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
-export const SpawnLimits = z
-  .object({
-    memory_bytes: z
-      .number()
-      .int()
-      .min(1024 * 1024, 'expected at least 1 MiB')
-      .max(2 ** 40, 'expected at most 1 TiB')
-      .optional(),
-    max_pids: z.number().int().min(1, 'expected at least 1').max(100_000, 'expected at most 100000').optional(),
-    cpu_percent: z.number().min(1, 'expected at least 1 (percent of one core)').max(10_000, 'expected at most 10000').optional(),
-  })
-  .strict();
+/** SPAWN's `limits`: the schema lives with the other wire schemas in limits.ts. */
+export const SpawnLimits = Limits;
 
 export const SpawnRequest = z.object({
   name: AgentName,
@@ -83,6 +75,17 @@ export const AgentInfo = z.object({
   world: z.string().optional(),
 });
 export type AgentInfo = z.infer<typeof AgentInfo>;
+
+export const SpawnReply = z.object({
+  ...ok,
+  agent_id: z.number().int(),
+  /** The same as agent_id (the original kernel's field). */
+  id: z.number().int(),
+  name: z.string().nullable(),
+  pid: z.number().int().nullable(),
+  restart_policy: RestartPolicy,
+  isolation: IsolationReport.nullable(),
+});
 
 export const KillReply = z.object({ ...ok, killed: z.boolean(), agent_id: z.number().int() });
 export const PauseReply = z.object({ ...ok, paused: z.boolean(), agent_id: z.number().int() });
