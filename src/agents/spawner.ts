@@ -34,6 +34,8 @@ export class AgentSpawner {
   readonly #events: EventBus;
   readonly #runtime: SupervisionRuntime;
   readonly #agentsSupervisor: () => AnyActorRef | undefined;
+  /** Agents waiting for their first start, by id: one bus listener serves them all. */
+  readonly #waiting = new Map<number, (event: KernelEvent) => void>();
 
   constructor(deps: {
     registry: AgentRegistry;
@@ -45,6 +47,10 @@ export class AgentSpawner {
     this.#events = deps.events;
     this.#runtime = deps.runtime;
     this.#agentsSupervisor = deps.agentsSupervisor;
+    this.#events.on((event) => {
+      if (event.type !== 'AGENT_SPAWNED' && event.type !== 'AGENT_EXITED') return;
+      if (event.source_agent_id !== null) this.#waiting.get(event.source_agent_id)?.(event);
+    });
   }
 
   /** The child spec a supervisor holds for an agent record. */
@@ -88,6 +94,8 @@ export class AgentSpawner {
       this.#registry.remove(record.id);
       return Promise.resolve();
     }
+    // Already removed by its supervisor (a temporary child that failed to start): nothing will announce it again.
+    if (this.#registry.get(record.id) !== record) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const subscription = runtime.supervisor.on('supervisor.childRemoved', (event: { agentId: number }) => {
         if (event.agentId !== record.id) return;
@@ -106,23 +114,23 @@ export class AgentSpawner {
 
   #firstOutcome(agentId: number): Promise<KernelEvent> {
     return new Promise((resolve) => {
-      const off = this.#events.on((event) => {
-        if (event.source_agent_id !== agentId) return;
-        if (event.type !== 'AGENT_SPAWNED' && event.type !== 'AGENT_EXITED') return;
-        off();
+      const done = (event: KernelEvent) => {
+        this.#waiting.delete(agentId);
         clearTimeout(timer);
         resolve(event);
-      });
-      const timer = setTimeout(() => {
-        off();
-        resolve({
-          id: 0,
-          type: 'AGENT_EXITED',
-          data: { error: `not running after ${START_TIMEOUT_MS} ms` },
-          source_agent_id: agentId,
-          timestamp: Date.now(),
-        });
-      }, START_TIMEOUT_MS);
+      };
+      const timer = setTimeout(
+        () =>
+          done({
+            id: 0,
+            type: 'AGENT_EXITED',
+            data: { error: `not running after ${START_TIMEOUT_MS} ms` },
+            source_agent_id: agentId,
+            timestamp: Date.now(),
+          }),
+        START_TIMEOUT_MS,
+      );
+      this.#waiting.set(agentId, done);
     });
   }
 }

@@ -13,6 +13,7 @@ import { type AgentRecord, AgentRegistry } from '../agents/registry.js';
 import { AgentSpawner } from '../agents/spawner.js';
 import { InspectionHub } from '../inspection/hub.js';
 import { TOP_SUPERVISORS } from '../machines/kernel.machine.js';
+import { hardStop } from '../machines/supervisor.machine.js';
 import type { Level } from '../protocol/schemas/permissions.js';
 import { PRESETS } from '../protocol/schemas/permissions.js';
 import { AgentOSClient } from '../sdk/client.js';
@@ -138,6 +139,8 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
             log.warn({ supervisor: name }, 'supervisor did not stop in time'),
           );
         }
+        // Whatever did not stop in order is stopped now, processes included.
+        for (const [, supervisor] of topSupervisors()) hardStop(supervisor);
         await Promise.all([web?.close(options.shutdownTimeoutMs), unix?.close(options.shutdownTimeoutMs)]);
         await pool.close();
       },

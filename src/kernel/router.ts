@@ -124,18 +124,27 @@ export class Router {
   }
 
   #deny(session: Session, info: OpcodeInfo, reason: string): ErrorReply {
+    this.#blocked(session, info, reason);
+    return errorReply('PERMISSION_DENIED', `${info.name} denied: agent ${session.agent.id} at level "${session.agent.level}" ${reason}`);
+  }
+
+  /** The audit trail of every denial (protocol.md §6); the audit log syscalls read it later. */
+  #blocked(session: Session, info: OpcodeInfo, reason: string): void {
     const { agent } = session;
     agent.counters.denied++;
-    // The audit trail of every denial (protocol.md §6); the audit log syscalls read it later.
     this.#log.warn(
       { audit: 'syscall_blocked', agent_id: agent.id, agent_name: agent.name, op: info.name, level: agent.level, reason },
       'syscall denied',
     );
     this.#kernel.events.emit('SYSCALL_BLOCKED', { agent_id: agent.id, op: info.name, reason }, agent.id);
-    return errorReply('PERMISSION_DENIED', `${info.name} denied: agent ${agent.id} at level "${agent.level}" ${reason}`);
   }
 
   #failure(session: Session, info: OpcodeInfo, error: unknown): ErrorReply {
+    if (error instanceof KernelError && error.code === 'PERMISSION_DENIED') {
+      // A handler's own denial (KILL of a foreign agent, SPAWN beyond the spawner's rights) is audited too.
+      this.#blocked(session, info, error.message);
+      return errorReply(error.code, error.message, error.details);
+    }
     session.agent.counters.failed++;
     if (error instanceof KernelError) return errorReply(error.code, error.message, error.details);
     const incident = ++this.#incidents;

@@ -9,7 +9,7 @@
  * max_restarts / restart_window). Breaching it ends that child alone, escalated,
  * without counting against the supervisor's window.
  */
-import { type ActorRefFrom, assign, emit, enqueueActions, setup } from 'xstate';
+import { type ActorRefFrom, type AnyActor, type AnyActorRef, assign, createActor, emit, enqueueActions, setup } from 'xstate';
 import { backoffDelay } from '../supervision/backoff.js';
 import { restartPlan } from '../supervision/decisions.js';
 import type { ExitReason } from '../supervision/exit-reason.js';
@@ -45,14 +45,22 @@ export interface SupervisorInput {
   random?: () => number;
 }
 
+/*
+ * Performance note: a supervisor may hold 10,000 dynamic children, so `children`,
+ * `byId` and `stopQueue` are updated in place by the actions below instead of being
+ * copied on every change (a copy per spawn or stop makes the whole thing quadratic).
+ * Nothing reads old snapshots of them.
+ */
 export interface SupervisorContext {
   name: string;
   agentId: number;
   flags: SupervisorFlags;
+  /** In start order. */
   children: ChildEntry[];
+  byId: Map<string, ChildEntry>;
   intensity: RestartIntensity;
   random: () => number;
-  /** Children still to stop, in order; the head is the one being waited for. */
+  /** Children still to stop, the next one LAST (so taking it is a pop). */
   stopQueue: string[];
   /** Children to restart once the stops are done, in start order, and the delay. */
   startQueue: string[];
@@ -66,7 +74,9 @@ export type SupervisorEvent =
   | ChildExited
   | { type: 'supervisor.startChild'; child: SupervisedChild }
   | { type: 'supervisor.terminateChild'; childId: string; signal?: NodeJS.Signals; graceMs?: number }
-  | { type: 'supervisor.stop' };
+  | { type: 'supervisor.stop' }
+  /** Stop every child at once, no ordered shutdown (SIGKILL of a subtree, a stuck kernel shutdown). */
+  | { type: 'supervisor.hardStop' };
 
 export type SupervisorEmitted =
   | { type: 'supervisor.childSpawned'; agentId: number; childId: string; ref: ActorRefFrom<typeof agentMachine> }
@@ -88,10 +98,10 @@ type ExitDecision =
 
 /** What to do about one exit: the one place the machine consults the pure decisions. */
 function decideExit(context: SupervisorContext, exited: ChildExited, now: number): ExitDecision {
-  const index = context.children.findIndex((child) => child.childId === exited.childId);
-  const child = context.children[index];
+  const child = context.byId.get(exited.childId);
   if (child === undefined) return { kind: 'unknown' };
   if (child.removing) return { kind: 'removing' };
+  const index = context.children.indexOf(child);
   const plan = restartPlan(
     context.flags.strategy,
     context.children.map((c) => ({ id: c.childId, restart: c.restart })),
@@ -117,6 +127,17 @@ function slotInput(child: SupervisedChild): AgentSlotInput {
   return { agentId: child.agentId, childId: child.childId, launch: child.launch, shutdown: child.shutdown };
 }
 
+/**
+ * A child slot actor, parented to the supervisor but kept out of XState's `children`
+ * map: that map is copied on every spawn and stop, which makes a supervisor of 10,000
+ * dynamic children quadratic. The slot logic is the one provided for `agent`; the
+ * supervisor starts and stops its slots itself (stopping one only copies that small map).
+ */
+function createSlot(self: AnyActorRef, child: SupervisedChild): ActorRefFrom<typeof agentMachine> {
+  const logic = ((self as AnyActor).logic.implementations?.actors?.agent ?? agentMachine) as typeof agentMachine;
+  return createActor(logic, { parent: self, id: child.childId, input: slotInput(child) });
+}
+
 export const supervisorMachine = setup({
   types: {
     context: {} as SupervisorContext,
@@ -133,48 +154,58 @@ export const supervisorMachine = setup({
     childWindowExceeded: decisionIs('childEscalates'),
     intensityExceeded: decisionIs('escalate'),
     isRestart: decisionIs('restart'),
-    isAwaitedChild: ({ context, event }) => event.type === 'child.exited' && context.stopQueue[0] === event.childId,
+    isAwaitedChild: ({ context, event }) =>
+      event.type === 'child.exited' && context.stopQueue[context.stopQueue.length - 1] === event.childId,
     stopQueueEmpty: ({ context }) => context.stopQueue.length === 0,
   },
   actions: {
-    spawnInitialChildren: assign({
-      children: ({ context, spawn }) =>
-        context.children.map((child) => ({ ...child, ref: spawn('agent', { id: child.childId, input: slotInput(child) }) })),
+    spawnInitialChildren: assign(({ context, self }) => {
+      const children = context.children.map((child) => ({ ...child, ref: createSlot(self, child) }));
+      return { children, byId: new Map(children.map((child) => [child.childId, child])) };
     }),
-    announceInitialChildren: enqueueActions(({ context, enqueue }) => {
+    startInitialChildren: enqueueActions(({ context, enqueue }) => {
       for (const child of context.children) {
         enqueue.emit({ type: 'supervisor.childSpawned', agentId: child.agentId, childId: child.childId, ref: child.ref });
+        enqueue(() => child.ref.start());
       }
     }),
     addChild: assign({
-      children: ({ context, event, spawn }) => {
-        if (event.type !== 'supervisor.startChild') return context.children;
-        const child = event.child;
-        return [...context.children, entryOf(child, spawn('agent', { id: child.childId, input: slotInput(child) }))];
+      children: ({ context, event, self }) => {
+        if (event.type !== 'supervisor.startChild' || context.byId.has(event.child.childId)) return context.children;
+        const entry = entryOf(event.child, createSlot(self, event.child));
+        context.children.push(entry);
+        context.byId.set(entry.childId, entry);
+        return context.children;
       },
     }),
-    announceNewChild: emit(({ context }) => {
+    startNewChild: enqueueActions(({ context, enqueue }) => {
       const child = context.children[context.children.length - 1] as ChildEntry;
-      return { type: 'supervisor.childSpawned' as const, agentId: child.agentId, childId: child.childId, ref: child.ref };
+      enqueue.emit({ type: 'supervisor.childSpawned', agentId: child.agentId, childId: child.childId, ref: child.ref });
+      enqueue(() => child.ref.start());
+    }),
+    /** Every slot still held is stopped when the supervisor ends (its run actors clean up). */
+    stopAllSlots: enqueueActions(({ context, enqueue }) => {
+      for (const child of context.children) enqueue.stopChild(child.ref);
     }),
     markRemoving: assign({
-      children: ({ context, event }) =>
-        context.children.map((child) =>
-          event.type === 'supervisor.terminateChild' && child.childId === event.childId ? { ...child, removing: true } : child,
-        ),
+      children: ({ context, event }) => {
+        const child = event.type === 'supervisor.terminateChild' ? context.byId.get(event.childId) : undefined;
+        if (child) child.removing = true;
+        return context.children;
+      },
     }),
     stopRemovedChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'supervisor.terminateChild') return;
-      const child = context.children.find((c) => c.childId === event.childId);
+      const child = context.byId.get(event.childId);
       if (child) enqueue.sendTo(child.ref, { type: 'agent.stop', signal: event.signal, graceMs: event.graceMs });
     }),
     /** Terminate the exited child's slot and drop it from the list. */
     dropExitedChild: enqueueActions(({ context, event, enqueue }, params: { why: 'not_restarted' | 'terminated' | 'escalated' }) => {
       if (event.type !== 'child.exited') return;
-      const child = context.children.find((c) => c.childId === event.childId);
+      const child = context.byId.get(event.childId);
       if (!child) return;
       enqueue.stopChild(child.ref);
-      enqueue.assign({ children: ({ context: c }) => c.children.filter((entry) => entry.childId !== event.childId) });
+      enqueue.assign({ children: ({ context: c }) => removeEntry(c, child) });
       enqueue.emit({ type: 'supervisor.childRemoved', agentId: child.agentId, childId: child.childId, why: params.why });
     }),
     emitChildEscalated: emit(({ context, event }) => {
@@ -192,26 +223,31 @@ export const supervisorMachine = setup({
       const now = Date.now();
       const decision = decideExit(context, event, now);
       if (decision.kind !== 'restart') return;
-      const failed = context.children.find((c) => c.childId === event.childId) as ChildEntry;
+      const failed = context.byId.get(event.childId) as ChildEntry;
       if (failed.ownWindow) failed.ownWindow.record(now);
       else context.intensity.record(now);
       // A child that stayed up long enough starts its backoff over.
       const attempt = event.uptimeMs >= failed.backoff.reset_after_ms ? 0 : failed.attempt;
       const delay = backoffDelay(attempt, failed.backoff, context.random);
+      failed.attempt = attempt + 1;
       enqueue.assign({
-        children: ({ context: c }) =>
-          c.children.map((child) => (child.childId === failed.childId ? { ...child, attempt: attempt + 1 } : child)),
-        stopQueue: decision.stop,
+        // `decision.stop` is in stop order; the queue keeps the next one last.
+        stopQueue: [...decision.stop].reverse(),
         startQueue: decision.start,
         startDelayMs: delay,
       });
     }),
     stopHeadOfQueue: enqueueActions(({ context, enqueue }) => {
-      const head = context.stopQueue[0];
-      const child = context.children.find((c) => c.childId === head);
+      const head = context.stopQueue[context.stopQueue.length - 1];
+      const child = head === undefined ? undefined : context.byId.get(head);
       if (child) enqueue.sendTo(child.ref, { type: 'agent.stop' });
     }),
-    popStopQueue: assign({ stopQueue: ({ context }) => context.stopQueue.slice(1) }),
+    popStopQueue: assign({
+      stopQueue: ({ context }) => {
+        context.stopQueue.pop();
+        return context.stopQueue;
+      },
+    }),
     restartQueued: enqueueActions(({ context, enqueue }) => {
       const stopped = new Set(context.startQueue);
       for (const child of context.children) {
@@ -222,18 +258,16 @@ export const supervisorMachine = setup({
     /** Temporary siblings stopped on another child's account are not started again (OTP). */
     dropStoppedTemporaries: enqueueActions(({ context, enqueue }) => {
       const restarting = new Set(context.startQueue);
-      for (const child of context.children) {
-        if (child.restart === 'temporary' && !restarting.has(child.childId) && child.ref.getSnapshot().matches('exited')) {
-          enqueue.stopChild(child.ref);
-          enqueue.emit({ type: 'supervisor.childRemoved', agentId: child.agentId, childId: child.childId, why: 'terminated' });
-        }
+      const dropped = context.children.filter(
+        (child) => child.restart === 'temporary' && !restarting.has(child.childId) && child.ref.getSnapshot().matches('exited'),
+      );
+      for (const child of dropped) {
+        enqueue.stopChild(child.ref);
+        enqueue.emit({ type: 'supervisor.childRemoved', agentId: child.agentId, childId: child.childId, why: 'terminated' });
       }
-      enqueue.assign({
-        children: ({ context: c }) =>
-          c.children.filter(
-            (child) => !(child.restart === 'temporary' && !restarting.has(child.childId) && child.ref.getSnapshot().matches('exited')),
-          ),
-      });
+      if (dropped.length > 0) {
+        enqueue.assign({ children: ({ context: c }) => dropped.reduce((_, child) => removeEntry(c, child), c.children) });
+      }
     }),
     deferExit: assign({ deferred: ({ context, event }) => [...context.deferred, event as ChildExited] }),
     replayDeferred: enqueueActions(({ context, enqueue }) => {
@@ -241,8 +275,9 @@ export const supervisorMachine = setup({
       enqueue.assign({ deferred: [] });
     }),
     queueAllForShutdown: assign({
-      // Reverse start order; children already down answer the stop at once.
-      stopQueue: ({ context }) => context.children.map((child) => child.childId).reverse(),
+      // Reverse start order (the queue keeps the next one last: the last started);
+      // children already down answer the stop at once.
+      stopQueue: ({ context }) => context.children.map((child) => child.childId),
       startQueue: [],
     }),
     recordEscalation: assign({
@@ -263,6 +298,7 @@ export const supervisorMachine = setup({
     agentId: input.agentId,
     flags: input.flags,
     children: input.children.map((child) => entryOf(child, undefined as unknown as ActorRefFrom<typeof agentMachine>)),
+    byId: new Map(),
     intensity: RestartIntensity.fromFlags(input.flags),
     random: input.random ?? Math.random,
     stopQueue: [],
@@ -271,8 +307,9 @@ export const supervisorMachine = setup({
     deferred: [],
     escalation: null,
   }),
-  entry: ['spawnInitialChildren', 'announceInitialChildren'],
+  entry: ['spawnInitialChildren', 'startInitialChildren'],
   initial: 'supervising',
+  on: { 'supervisor.hardStop': '.stopped' },
   states: {
     supervising: {
       entry: 'replayDeferred',
@@ -285,7 +322,7 @@ export const supervisorMachine = setup({
           { guard: 'intensityExceeded', target: 'escalating', actions: 'recordEscalation' },
           { guard: 'isRestart', target: 'restarting', actions: 'planRestart' },
         ],
-        'supervisor.startChild': { actions: ['addChild', 'announceNewChild'] },
+        'supervisor.startChild': { actions: ['addChild', 'startNewChild'] },
         'supervisor.terminateChild': { actions: ['markRemoving', 'stopRemovedChild'] },
         'supervisor.stop': 'shuttingDown',
       },
@@ -302,7 +339,7 @@ export const supervisorMachine = setup({
         },
       },
       on: {
-        'supervisor.startChild': { actions: ['addChild', 'announceNewChild'] },
+        'supervisor.startChild': { actions: ['addChild', 'startNewChild'] },
         'supervisor.terminateChild': { actions: ['markRemoving', 'stopRemovedChild'] },
         'supervisor.stop': 'shuttingDown',
       },
@@ -311,7 +348,13 @@ export const supervisorMachine = setup({
     // restart it received now would be handled after its siblings', breaking start order.
     restarted: {
       after: { 0: { target: 'supervising', actions: ['dropStoppedTemporaries', 'restartQueued'] } },
-      on: { 'child.exited': { actions: 'deferExit' } },
+      on: {
+        'child.exited': { actions: 'deferExit' },
+        // Not dropped for being a tick late: a SPAWN, KILL or shutdown arriving now is handled as in `restarting`.
+        'supervisor.startChild': { actions: ['addChild', 'startNewChild'] },
+        'supervisor.terminateChild': { actions: ['markRemoving', 'stopRemovedChild'] },
+        'supervisor.stop': 'shuttingDown',
+      },
     },
     escalating: {
       entry: ['emitEscalated', 'queueAllForShutdown'],
@@ -335,11 +378,19 @@ export const supervisorMachine = setup({
         },
       },
     },
-    escalated: { type: 'final' },
-    stopped: { type: 'final' },
+    escalated: { type: 'final', entry: 'stopAllSlots' },
+    stopped: { type: 'final', entry: 'stopAllSlots' },
   },
   output: ({ context }) => (context.escalation ? { escalated: true, reason: context.escalation.reason } : { escalated: false }),
 });
+
+/** Drop one child from the ordered list and the index (in place, see the note on SupervisorContext). */
+function removeEntry(context: SupervisorContext, child: ChildEntry): ChildEntry[] {
+  context.byId.delete(child.childId);
+  const index = context.children.indexOf(child);
+  if (index >= 0) context.children.splice(index, 1);
+  return context.children;
+}
 
 function entryOf(child: SupervisedChild, ref: ActorRefFrom<typeof agentMachine>): ChildEntry {
   return {
@@ -349,4 +400,12 @@ function entryOf(child: SupervisedChild, ref: ActorRefFrom<typeof agentMachine>)
     ownWindow: child.window ? new RestartIntensity(child.window.intensity, child.window.period * 1000) : null,
     removing: false,
   };
+}
+
+/**
+ * Stop a supervisor at once (no ordered shutdown), with every slot it holds: its slots
+ * are not in XState's children map, so only the supervisor itself can stop them.
+ */
+export function hardStop(supervisor: AnyActorRef): void {
+  if (supervisor.getSnapshot()?.status === 'active') supervisor.send({ type: 'supervisor.hardStop' });
 }

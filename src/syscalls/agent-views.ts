@@ -83,7 +83,26 @@ function childNode(childId: string, agentId: number, kernel: KernelServices): Tr
   };
 }
 
-/** root → the top-level supervisors (agents, worlds, tasks) → their children, recursively. */
+/** The services the root starts before any supervisor (and stops after them): the doors and the worker pool. */
+function systemNode(kernel: KernelServices): TreeNode {
+  const uptime = Date.now() - kernel.startedAt;
+  const service = (actor: string, name: string): TreeNode => ({
+    actor,
+    kind: 'service',
+    agent_id: null,
+    name,
+    state: 'running',
+    restarts: 0,
+    uptime_ms: uptime,
+    pid: null,
+  });
+  const services = [service('unix', kernel.options.socketPath)];
+  if (kernel.options.httpPort !== null) services.push(service('websocket', 'http'));
+  services.push(service('workers', `${kernel.pool.stats.threads} threads`));
+  return { ...service('system', 'system services'), kind: 'services', children: services };
+}
+
+/** root → system services, then the top-level supervisors (agents, worlds, tasks) → their children, recursively. */
 export function buildTree(kernel: KernelServices): TreeNode {
   const tops = kernel.topSupervisors();
   return {
@@ -95,6 +114,6 @@ export function buildTree(kernel: KernelServices): TreeNode {
     restarts: 0,
     uptime_ms: Date.now() - kernel.startedAt,
     pid: process.pid,
-    children: tops.map(([name, ref]) => supervisorNode(name, ref, kernel, null)),
+    children: [systemNode(kernel), ...tops.map(([name, ref]) => supervisorNode(name, ref, kernel, null))],
   };
 }

@@ -130,24 +130,32 @@ export function script(dir: string, name: string, body: string, executable = fal
 
 /** A file's JSON once it exists and parses (agents write theirs with a rename). */
 export function readJsonWhenThere<T = Record<string, unknown>>(path: string, timeoutMs = 10_000): Promise<T> {
-  return until(() => {
-    try {
-      return JSON.parse(readFileSync(path, 'utf8')) as T;
-    } catch {
-      return undefined;
-    }
-  }, `${path} to be written`, timeoutMs);
+  return until(
+    () => {
+      try {
+        return JSON.parse(readFileSync(path, 'utf8')) as T;
+      } catch {
+        return undefined;
+      }
+    },
+    `${path} to be written`,
+    timeoutMs,
+  );
 }
 
 /** A file's trimmed text once it exists and is not empty. */
 export function readTextWhenThere(path: string, timeoutMs = 10_000): Promise<string> {
-  return until(() => {
-    try {
-      return readFileSync(path, 'utf8').trim() || undefined;
-    } catch {
-      return undefined;
-    }
-  }, `${path} to be written`, timeoutMs);
+  return until(
+    () => {
+      try {
+        return readFileSync(path, 'utf8').trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    `${path} to be written`,
+    timeoutMs,
+  );
 }
 
 /** State letter of a process from /proc/PID/stat (R, S, T, Z...), or undefined when it is gone. */

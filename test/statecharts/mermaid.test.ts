@@ -92,7 +92,7 @@ describe('toMermaid', () => {
     expect(blockOf(diagram, 'restarting')).toContain('state "next" as restarting_next');
     expect(blockOf(diagram, 'escalating')).toContain('state "next" as escalating_next');
     expect(blockOf(diagram, 'shuttingDown')).toContain('state "next" as shuttingDown_next');
-    expect(lines).toContain('restarting_next --> restarted : always [inline]');
+    expect(lines).toContain('restarting_next --> restarted : always [stopQueueEmpty]');
     expect(lines).toContain('restarted --> supervising : after 0ms');
     // Targetless on a compound state: Mermaid takes no text there, so a self-loop.
     expect(lines).toContain('restarting --> restarting : supervisor.startChild');

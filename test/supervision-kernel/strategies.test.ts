@@ -3,8 +3,8 @@
  * start order, and stop order (reverse), as recorded by the children themselves.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentOSClient } from '../../src/sdk/index.js';
 import type { TreeNode } from '../../src/protocol/schemas/agents.js';
+import { AgentOSClient } from '../../src/sdk/index.js';
 import { startTestKernel, type TestKernel } from '../helpers/kernel.js';
 import { EventLog, idOf, NO_BACKOFF, Puppets, until } from './support.js';
 

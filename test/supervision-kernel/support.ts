@@ -117,7 +117,13 @@ export class EventLog {
 /** The agent id of a subtree member, found by its registry name (`<subtree>.<child id>`). */
 export function idOf(kernel: Kernel, name: string): number {
   const record = kernel.agents().find((agent) => agent.name === name);
-  if (!record) throw new Error(`no agent named "${name}" (have: ${kernel.agents().map((a) => a.name).join(', ')})`);
+  if (!record)
+    throw new Error(
+      `no agent named "${name}" (have: ${kernel
+        .agents()
+        .map((a) => a.name)
+        .join(', ')})`,
+    );
   return record.id;
 }
 

@@ -83,7 +83,8 @@ export function processRunner(deps: ProcessRunnerDeps): Runner<ProcessLaunch> {
         limits: launch.limits,
         allowDegraded: deps.allowDegradedIsolation,
         command,
-        args: [...prefix, launch.script, deps.socketPath, ...launch.args],
+        // Run directly, the program is the command itself: its first argument is the socket, not its own path.
+        args: [...prefix, ...(command === launch.script ? [] : [launch.script]), deps.socketPath, ...launch.args],
         cwd: launch.cwd,
         socketPath: deps.socketPath,
         agentName: `agent-${input.agentId}`,

@@ -5,7 +5,7 @@
  */
 import type { AnyActorRef } from 'xstate';
 import type { SupervisorLaunch } from '../../agents/launch.js';
-import type { SupervisorOutput } from '../../machines/supervisor.machine.js';
+import { hardStop, type SupervisorOutput } from '../../machines/supervisor.machine.js';
 import type { Runner } from './runner.js';
 
 export interface SupervisorRunnerDeps {
@@ -33,7 +33,7 @@ export function supervisorRunner(deps: SupervisorRunnerDeps): Runner<SupervisorL
     });
     receive((command) => {
       if (command.signal === 'SIGKILL') {
-        supervisor.stop();
+        hardStop(supervisor);
         finish(null, 'SIGKILL');
       } else if (command.signal === 'SIGTERM' || command.signal === 'SIGINT') {
         supervisor.send({ type: 'supervisor.stop' });
@@ -45,7 +45,7 @@ export function supervisorRunner(deps: SupervisorRunnerDeps): Runner<SupervisorL
     });
     return () => {
       ended = true;
-      supervisor.stop();
+      hardStop(supervisor);
     };
   };
 }
