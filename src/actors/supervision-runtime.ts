@@ -3,10 +3,10 @@
  * actor (a runner per kind of launch), starts supervisors, and watches what they emit,
  * keeping the agent registry current and turning lifecycle changes into AGENT_* events.
  */
-import { type ActorRefFrom, type AnyActorRef, createActor, fromCallback, type InspectionEvent } from 'xstate';
+import { type ActorRefFrom, type AnyActorRef, createActor, fromCallback } from 'xstate';
 import type { Launch, SupervisorLaunch } from '../agents/launch.js';
 import { OutputLog } from '../agents/output-log.js';
-import type { AgentRegistry } from '../agents/registry.js';
+import type { AgentRecord, AgentRegistry } from '../agents/registry.js';
 import type { EventBus } from '../kernel/events.js';
 import type { Logger } from '../kernel/logger.js';
 import { type AgentSlotEmitted, agentMachine, type RunCommand, type RunInput } from '../machines/agent.machine.js';
@@ -24,10 +24,14 @@ export interface SupervisionDeps {
   log: Logger;
   socketPath: string;
   allowDegradedIsolation: boolean;
-  inspect?: ((event: InspectionEvent) => void) | undefined;
+  /** Root actors it creates are handed to the inspection hub. */
+  track?: ((actor: AnyActorRef) => void) | undefined;
   /** What an in-kernel agent's logic gets as input: its id and a syscall client. */
   agentInput(agentId: number, extra: unknown): Record<string, unknown>;
 }
+
+/** How many ended agents' output logs are kept (each at most an OutputLog's bound). */
+const ENDED_OUTPUTS_KEPT = 32;
 
 export type ProvidedSupervisorMachine = ReturnType<typeof supervisorMachine.provide>;
 export type SupervisorRef = ActorRefFrom<ProvidedSupervisorMachine>;
@@ -36,6 +40,8 @@ export class SupervisionRuntime {
   readonly supervisorMachine: ProvidedSupervisorMachine;
   readonly #deps: SupervisionDeps;
   readonly #outputs = new Map<number, OutputLog>();
+  /** The last lines of agents that ended for good, so `logs -f` sees the end (a few, by id). */
+  readonly #endedOutputs = new Map<number, { record: AgentRecord; log: OutputLog }>();
   readonly #isolation = new Map<number, IsolationReport>();
   readonly #subtrees = new Map<number, AnyActorRef>();
   readonly #actors = new Map<number, AnyActorRef>();
@@ -55,7 +61,7 @@ export class SupervisionRuntime {
       }),
       actor: actorRunner({
         agentInput: deps.agentInput,
-        inspect: deps.inspect,
+        track: deps.track,
         onActor: (agentId, actor) => (actor ? this.#actors.set(agentId, actor) : this.#actors.delete(agentId)),
       }),
       worker: workerRunner({ agentInput: deps.agentInput, log: deps.log }),
@@ -84,6 +90,11 @@ export class SupervisionRuntime {
     return this.#outputs.get(agentId);
   }
 
+  /** The record and output log of a process agent that ended for good, while kept. */
+  endedOutput(agentId: number): { record: AgentRecord; log: OutputLog } | undefined {
+    return this.#endedOutputs.get(agentId);
+  }
+
   isolation(agentId: number): IsolationReport | undefined {
     return this.#isolation.get(agentId);
   }
@@ -102,8 +113,8 @@ export class SupervisionRuntime {
   startSupervisor(agentId: number, launch: SupervisorLaunch): SupervisorRef {
     const ref = createActor(this.supervisorMachine, {
       input: { name: launch.name, agentId, flags: launch.flags, children: launch.children },
-      ...(this.#deps.inspect && { inspect: this.#deps.inspect }),
     });
+    this.#deps.track?.(ref);
     this.watch(ref);
     this.#subtrees.set(agentId, ref);
     this.#members.set(
@@ -154,7 +165,13 @@ export class SupervisionRuntime {
   /** Ended for good: the name is released and the id retired, with its subtree's members. */
   #forget(agentId: number, why: string): void {
     const record = this.#deps.registry.remove(agentId);
+    const output = this.#outputs.get(agentId);
     this.#outputs.delete(agentId);
+    if (record && output) {
+      this.#endedOutputs.set(agentId, { record, log: output });
+      const oldest = this.#endedOutputs.keys().next().value as number;
+      if (this.#endedOutputs.size > ENDED_OUTPUTS_KEPT) this.#endedOutputs.delete(oldest);
+    }
     this.#isolation.delete(agentId);
     this.#deps.log.debug({ agent_id: agentId, why, name: record?.name }, 'agent removed');
     const members = this.#members.get(agentId);

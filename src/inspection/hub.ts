@@ -7,7 +7,7 @@
  * buffers 1 MiB, so a stalled visualizer costs bounded memory and never slows the kernel.
  */
 import type { WebSocket } from 'ws';
-import type { InspectionEvent } from 'xstate';
+import type { AnyActorRef, InspectionEvent, Subscription } from 'xstate';
 import { LiveActors } from './live-actors.js';
 import { type DroppedMessage, type HelloMessage, type InspectMessage, toInspectData } from './messages.js';
 
@@ -59,6 +59,12 @@ export class InspectionHub {
   readonly #clients = new Set<Client>();
   readonly #live: LiveActors;
   readonly #root: (() => unknown) | undefined;
+  /**
+   * Root actors whose systems are inspected only while a client listens: an observer
+   * attached to a system makes XState build an inspection event for every event, which
+   * costs the kernel even when the observer returns at once.
+   */
+  readonly #tracked = new Map<AnyActorRef, Subscription | null>();
   readonly #maxClients: number;
   readonly #maxBuffered: number;
   readonly #closeGraceMs: number;
@@ -81,6 +87,17 @@ export class InspectionHub {
     if (this.#clients.size === 0) return;
     this.#publish(event);
   };
+
+  /** Inspect this root actor's system while clients listen (its whole tree: one system). */
+  track(actor: AnyActorRef): void {
+    if (this.#closed || this.#tracked.has(actor)) return;
+    this.#tracked.set(actor, this.#clients.size > 0 ? actor.system.inspect(this.inspect) : null);
+    const untrack = () => {
+      this.#tracked.get(actor)?.unsubscribe();
+      this.#tracked.delete(actor);
+    };
+    actor.subscribe({ complete: untrack, error: untrack });
+  }
 
   /** True when attach() would refuse: closed, or at the client limit. */
   get full(): boolean {
@@ -109,7 +126,10 @@ export class InspectionHub {
       return false;
     }
     // The map is only fed while someone listens, so the first listener rebuilds it.
-    if (this.#clients.size === 0) this.#seed();
+    if (this.#clients.size === 0) {
+      this.#seed();
+      for (const actor of this.#tracked.keys()) this.#tracked.set(actor, actor.system.inspect(this.inspect));
+    }
     const client: Client = {
       ws,
       dropped: 0,
@@ -141,7 +161,8 @@ export class InspectionHub {
   #seed(): void {
     try {
       const roots = this.#root?.();
-      this.#live.seed(Array.isArray(roots) ? roots : [roots]);
+      const given = roots === undefined ? [] : Array.isArray(roots) ? roots : [roots];
+      this.#live.seed([...given, ...this.#tracked.keys()]);
     } catch {
       // A hello without actors is still a working stream.
       this.#live.clear();
@@ -152,7 +173,13 @@ export class InspectionHub {
   #detach(client: Client): void {
     this.#clients.delete(client);
     // Nothing feeds the map without listeners; clear it rather than let it go stale.
-    if (this.#clients.size === 0) this.#live.clear();
+    if (this.#clients.size === 0) {
+      this.#live.clear();
+      for (const [actor, subscription] of this.#tracked) {
+        subscription?.unsubscribe();
+        this.#tracked.set(actor, null);
+      }
+    }
   }
 
   #publish(event: InspectionEvent): void {

@@ -73,8 +73,8 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
   const pool = new WorkerPool(options.workers, log);
   const registry = new AgentRegistry();
   const events = new EventBus(log);
-  // Sees every XState event; free while nobody listens. The root is read on first attach.
-  const inspection = new InspectionHub({ root: () => root });
+  // Sees every XState event of the systems it tracks, and only while someone listens.
+  const inspection = new InspectionHub();
   const cwd = process.cwd();
 
   const supervision = new SupervisionRuntime({
@@ -83,7 +83,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     log,
     socketPath: options.socketPath,
     allowDegradedIsolation: options.allowDegradedIsolation,
-    inspect: inspection.inspect,
+    track: (actor) => inspection.track(actor),
     agentInput: (agentId, extra) => agentInput(agentId, extra),
   });
   const topSupervisors = (): [string, AnyActorRef][] =>
@@ -147,8 +147,8 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     },
     supervision.supervisorMachine,
     log,
-    inspection.inspect,
   );
+  inspection.track(root);
 
   const transportContext: TransportContext = {
     options,

@@ -51,7 +51,10 @@ function findTarget(
 /** KILL, PAUSE, RESUME and LOGS reach an agent's own descendants (or itself), or any agent for an admin. */
 function authorize(session: Session, target: AgentRecord, op: string, kernel: KernelServices): void {
   const caller = session.agent;
-  if (caller.admin || target.id === caller.id || kernel.agents.isDescendant(target.id, caller.id)) return;
+  const parent = target.parentId;
+  // Through the parent, so an agent that has just ended (LOGS of its last lines) is judged like a live one.
+  if (caller.admin || target.id === caller.id || parent === caller.id) return;
+  if (parent !== null && kernel.agents.isDescendant(parent, caller.id)) return;
   throw new KernelError(
     'PERMISSION_DENIED',
     `${op} denied: agent ${target.id} is not a descendant of agent ${caller.id} (the admin token reaches every agent)`,
@@ -165,11 +168,14 @@ export const logs = defineSyscall({
   request: LogsRequest,
   handle: async (request, session, kernel) => {
     const live = request.id ?? request.agent_id ?? request.name;
-    const record = findTarget(kernel, request);
+    // An agent that ended for good keeps its last lines a while, by id (its name is free again).
+    const id = request.id ?? request.agent_id;
+    const ended = id !== undefined && kernel.agents.get(id) === undefined ? kernel.supervision.endedOutput(id) : undefined;
+    const record = ended?.record ?? findTarget(kernel, request);
     authorize(session, record, 'LOGS', kernel);
-    const output = kernel.supervision.output(record.id);
+    const output = ended?.log ?? kernel.supervision.output(record.id);
     if (!output) throw new KernelError('NOT_FOUND', `agent ${live} has no output log (only process agents have one)`);
-    if (request.wait_ms > 0) await output.waitFor(request.after_seq || output.lastSeq, request.wait_ms, session.closed);
+    if (request.wait_ms > 0 && !ended) await output.waitFor(request.after_seq || output.lastSeq, request.wait_ms, session.closed);
     const { lines, nextSeq } = output.read(request.after_seq, request.lines, request.after_seq === 0);
     return {
       success: true as const,

@@ -12,6 +12,7 @@ import type { AgentOSClient } from '../../src/sdk/client.js';
 import type { TestKernel } from '../helpers/kernel.js';
 import {
   AGNT_MJS,
+  adminToken,
   connect,
   EventLog,
   failure,
@@ -134,6 +135,7 @@ describe('SPAWN: interpreters, environment, arguments', () => {
     { file: 'report.py', body: PY_REPORT, executable: false, interpreter: undefined },
     { file: 'report.mjs', body: JS_REPORT, executable: false, interpreter: undefined },
     { file: 'report.cjs', body: CJS_REPORT, executable: false, interpreter: undefined },
+    { file: 'report.js', body: CJS_REPORT, executable: false, interpreter: undefined },
     { file: 'report.ts', body: TS_REPORT, executable: false, interpreter: undefined },
     { file: 'report-exe', body: SH_REPORT, executable: true, interpreter: undefined },
     // The request's interpreter wins over the extension (or its absence).
@@ -170,6 +172,7 @@ describe('SPAWN: interpreters, environment, arguments', () => {
       expect(report.env.AGENT_EXTRA, what).toBe('passed by SPAWN');
       expect(report.env[SECRET_NAME], what).toBeUndefined();
       expect(JSON.stringify(report.env), what).not.toContain(SECRET);
+      expect(JSON.stringify(report.env), what).not.toContain(adminToken(kernel));
       // pyenv's python3 shim (on some machines) sets its own PYENV_* variables on the way.
       const unexpected = Object.keys(report.env).filter((key) => !ALLOWED_ENV.has(key) && !/^_?PYENV/.test(key));
       expect(unexpected, `${what} inherited variables`).toEqual([]);
@@ -339,9 +342,11 @@ mv "$2.tmp" "$2"
 wait
 `;
 
+let families = 0;
+
 async function family(name: string): Promise<{ id: number; pid: number; child: number }> {
   const path = script(dir, 'family.sh', FAMILY, true);
-  const out = join(dir, `${name}.pids`);
+  const out = join(dir, `${name}-${++families}.pids`);
   const spawned = await spawnAgent(client, { name, script: path, args: [out] });
   const [pid, child] = (await readTextWhenThere(out)).split(' ').map(Number) as [number, number];
   expect(pid).toBe(spawned.pid);
@@ -388,6 +393,12 @@ describe('PAUSE, RESUME, KILL', () => {
     await failure(client.call('KILL', { id: agent.id }), 'NOT_FOUND');
     await failure(client.call('PAUSE', { name: 'victim' }), 'NOT_FOUND');
     await failure(client.call('RESUME', { id: agent.id }), 'NOT_FOUND');
+    // The name is free again; KILL may also name the signal.
+    const again = await family('victim');
+    expect(again.id).toBeGreaterThan(agent.id);
+    await client.call('KILL', { name: 'victim', signal: 'SIGKILL' });
+    expect(events.of('AGENT_EXITED', again.id)[0]?.data).toMatchObject({ signal: 'SIGKILL', reason: 'shutdown' });
+    expect(liveGroupMembers(again.pid)).toEqual([]);
   });
 
   it('KILL of a paused agent leaves no process behind', async () => {

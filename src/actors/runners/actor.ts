@@ -2,14 +2,15 @@
  * An agent defined in code: XState logic run inside the kernel. Its actor ending by
  * itself is a normal exit; an error is a crash; a stop signal stops it (a shutdown).
  */
-import { type AnyActorRef, createActor, type InspectionEvent } from 'xstate';
+import { type AnyActorRef, createActor } from 'xstate';
 import type { ActorLaunch } from '../../agents/launch.js';
 import type { Runner } from './runner.js';
 
 export interface ActorRunnerDeps {
   /** What the agent's logic gets beside the launch input: its id and a syscall client. */
   agentInput(agentId: number, extra: unknown): Record<string, unknown>;
-  inspect?: ((event: InspectionEvent) => void) | undefined;
+  /** Root actors are handed to the inspection hub. */
+  track?: ((actor: AnyActorRef) => void) | undefined;
   /** The live actor of an agent, for messages and inspection. */
   onActor?(agentId: number, actor: AnyActorRef | null): void;
 }
@@ -20,8 +21,8 @@ export function actorRunner(deps: ActorRunnerDeps): Runner<ActorLaunch> {
     let ended = false;
     const actor = createActor(logic, {
       input: deps.agentInput(input.agentId, launchInput),
-      ...(deps.inspect && { inspect: deps.inspect }),
     });
+    deps.track?.(actor);
     const finish = (exitCode: number | null, signal: string | null, error?: string) => {
       if (ended) return;
       ended = true;

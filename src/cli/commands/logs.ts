@@ -41,7 +41,9 @@ export function registerLogsCommand(program: Command): void {
         let reply = (await client.call('LOGS', { ...target, lines: flags.lines })) as Reply;
         print(reply, flags.json ?? false);
         while (flags.follow && !reply.ended) {
-          reply = (await client.call('LOGS', { ...target, after_seq: reply.next_seq, lines: 1000, wait_ms: 30_000 })) as Reply;
+          // By id from now on: the name is released when the agent ends, its last lines are kept by id.
+          const next = { id: reply.agent_id, after_seq: reply.next_seq, lines: 1000, wait_ms: 30_000 };
+          reply = (await client.call('LOGS', next)) as Reply;
           print(reply, flags.json ?? false);
         }
         await client.close();
