@@ -64,11 +64,9 @@ export class LiveActors {
       const identity = describeActor(ref);
       if (this.#actors.has(identity.session)) continue;
       this.#actors.set(identity.session, { ...identity, ...state });
-      const children = (snapshot as { children?: unknown } | undefined)?.children;
-      if (typeof children !== 'object' || children === null) continue;
-      for (const child of Object.values(children)) {
+      for (const child of childrenOf(snapshot)) {
         if (queue.length >= this.#max) break;
-        if (child !== undefined) queue.push(child);
+        queue.push(child);
       }
     }
   }
@@ -85,4 +83,20 @@ function snapshotOf(ref: unknown): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * An actor's children: XState's `children` map, plus the ones our machines keep out of
+ * it for speed (the root's `context.connections`, a supervisor's `context.children[].ref`).
+ */
+function childrenOf(snapshot: unknown): object[] {
+  const found: unknown[] = [];
+  const { children, context } = (snapshot ?? {}) as { children?: unknown; context?: unknown };
+  if (typeof children === 'object' && children !== null) found.push(...Object.values(children));
+  const held = context as { connections?: unknown; children?: unknown } | undefined;
+  if (held?.connections instanceof Map) found.push(...held.connections.values());
+  if (Array.isArray(held?.children)) {
+    for (const entry of held.children) if (entry && typeof entry === 'object' && 'ref' in entry) found.push(entry.ref);
+  }
+  return found.filter((child): child is object => typeof child === 'object' && child !== null);
 }

@@ -59,6 +59,9 @@ export interface Kernel {
   stop(): Promise<void>;
 }
 
+/** One shared abort reason: abort() without one builds a DOMException per closed connection. */
+const CONNECTION_CLOSED = Object.freeze(new Error('the connection closed'));
+
 export interface StartKernelDeps {
   /** Use this logger instead of creating one from the options. */
   log?: Logger;
@@ -163,7 +166,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
       const connectionId = bound ? `connection-${agent.id}.${++connectionCount}` : `connection-${agent.id}`;
       root.send({ type: 'connection.opened', connectionId, agentId: agent.id, transport });
       log.debug({ agent_id: agent.id, transport }, 'connection opened');
-      const child = () => root.getSnapshot().children[connectionId];
+      const child = () => root.getSnapshot().context.connections.get(connectionId);
       return {
         session,
         hooks: {
@@ -171,7 +174,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
             child()?.send({ type: 'connection.draining', reason });
           },
           closed() {
-            abort.abort();
+            abort.abort(CONNECTION_CLOSED);
             // A client ends with its connection; a supervised agent lives on under its supervisor.
             if (session.agent.kind === 'client') registry.remove(session.agent.id);
             child()?.send({ type: 'connection.closed' });

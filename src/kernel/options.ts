@@ -69,7 +69,8 @@ export const KernelOptions = z
       .prefault({}),
     workers: z
       .object({
-        minThreads: z.number().int().nonnegative().default(1),
+        // No idle thread: a worker starts with the first EXEC or file call (tens of ms, once).
+        minThreads: z.number().int().nonnegative().default(0),
         maxThreads: positiveInt('workers.maxThreads').default(4),
         /** I/O-bound tasks (a child process, a file) share a thread. */
         concurrentTasksPerWorker: positiveInt('workers.concurrentTasksPerWorker').default(32),

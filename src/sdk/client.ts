@@ -13,7 +13,6 @@ import { AgentOSError } from './errors.js';
 import { InProcessTransport } from './inprocess-transport.js';
 import { SocketTransport } from './socket-transport.js';
 import type { ClientTransport } from './transport.js';
-import { WebSocketTransport } from './websocket-transport.js';
 
 export type Request<S extends z.ZodType> = z.input<S>;
 export type Reply<S extends z.ZodType> = z.output<S>;
@@ -50,7 +49,8 @@ export class AgentOSClient {
     const transport: ClientTransport = options.connection
       ? new InProcessTransport(options.connection)
       : options.url
-        ? await WebSocketTransport.connect(options.url)
+        ? // ws loads only for WebSocket clients (the kernel itself imports this client).
+          await (await import('./websocket-transport.js')).WebSocketTransport.connect(options.url)
         : await SocketTransport.connect(options.socketPath ?? (env.AGENTOS_SOCKET || '/tmp/agentos.sock'));
     const client = new AgentOSClient(transport);
     if (options.hello !== false) {

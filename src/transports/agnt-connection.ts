@@ -50,6 +50,7 @@ export class AgntConnection {
   #destroyed = false;
   #idleTimer: NodeJS.Timeout | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
+  #graceTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: Socket, context: TransportContext) {
     this.#socket = socket;
@@ -268,13 +269,16 @@ export class AgntConnection {
     if (!inputDone) return;
     this.#ended = true;
     this.#socket.end();
-    setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS).unref();
+    this.#graceTimer = setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS);
+    this.#graceTimer.unref();
   }
 
   #onClose(): void {
     this.#destroyed = true;
     this.#clearIdleTimer();
     clearTimeout(this.#probeTimer);
+    // Cleared, or it would keep the closed connection reachable for CLOSE_GRACE_MS.
+    clearTimeout(this.#graceTimer);
     this.#pending = [];
     this.#hooks.closed();
   }

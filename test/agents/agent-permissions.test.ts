@@ -173,7 +173,11 @@ describe('KILL, PAUSE and RESUME reach descendants only, unless admin', () => {
     const admin = await client(adminToken(kernel));
     expect(admin.helloReply?.admin).toBe(true);
     await admin.call('PAUSE', { id: target.agent_id });
-    await until(() => procState(target.pid) === 'T', 'paused by the admin');
+    try { await until(() => procState(target.pid) === 'T', 'paused by the admin', 3000); } catch (e) {
+      const { readFileSync: r, readdirSync: d } = await import('node:fs');
+      const fams = d('/proc').filter((x) => /^\d+$/.test(x)).flatMap((x) => { try { const st = r(`/proc/${x}/stat`, 'utf8'); const f = st.slice(st.lastIndexOf(')') + 2).split(' '); return Number(f[2]) === target.pid || Number(f[1]) === target.pid || Number(x) === target.pid ? [`${x} ${st.slice(0, 60)}`] : []; } catch { return []; } });
+      throw new Error(`DEBUG ${JSON.stringify({ pid: target.pid, fams, row: await row(owner, target.agent_id), events: events.events.filter((ev) => ev.source_agent_id === target.agent_id).map((ev) => [ev.type, ev.data]) })}`);
+    }
     await admin.call('RESUME', { name: 'owned' });
     await until(() => procState(target.pid) === 'S', 'resumed by the admin');
     expect(await admin.call('LOGS', { id: target.agent_id })).toMatchObject({ success: true, agent_id: target.agent_id });

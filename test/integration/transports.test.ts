@@ -349,12 +349,13 @@ describe('SDK connection errors', () => {
 describe('per-connection cleanup', () => {
   it('drops the agent session and the supervisor child when a connection goes', async () => {
     const agentsBefore = kernel.agents().length;
-    const childrenBefore = Object.keys(kernel.root.getSnapshot().children).length;
+    // Connection actors are held in the root's context (see KernelContext.connections).
+    const connections = () => kernel.root.getSnapshot().context.connections;
+    const childrenBefore = connections().size;
     const clients = await Promise.all(Array.from({ length: 5 }, () => RawClient.connect(kernel.socketPath)));
     const ids = await Promise.all(clients.map((c) => agentIdOf(c)));
     expect(kernel.agents().length).toBe(agentsBefore + 5);
-    const children = kernel.root.getSnapshot().children as Record<string, unknown>;
-    for (const id of ids) expect(children[`connection-${id}`]).toBeDefined();
+    for (const id of ids) expect(connections().get(`connection-${id}`)).toBeDefined();
 
     for (const c of clients.slice(0, 3)) c.close();
     await eventually(() => kernel.agents().length === agentsBefore + 2, 'three sessions to close');
@@ -362,12 +363,8 @@ describe('per-connection cleanup', () => {
     // A half-close (end) is a goodbye too.
     for (const c of clients.slice(3)) c.socket.end();
     await eventually(() => kernel.agents().length === agentsBefore, 'every session to close');
-    await eventually(
-      () => Object.keys(kernel.root.getSnapshot().children).length === childrenBefore,
-      'the supervisor children to be stopped',
-    );
-    const after = kernel.root.getSnapshot().children as Record<string, unknown>;
-    for (const id of ids) expect(after[`connection-${id}`]).toBeUndefined();
+    await eventually(() => connections().size === childrenBefore, 'the connection actors to be stopped');
+    for (const id of ids) expect(connections().get(`connection-${id}`)).toBeUndefined();
   });
 
   it('kills an EXEC in flight when its connection closes', async () => {

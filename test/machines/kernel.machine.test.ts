@@ -43,12 +43,12 @@ describe('kernel machine', () => {
     await waitFor(actor, (s) => s.matches('running'));
     actor.send({ type: 'connection.opened', connectionId: 'connection-1', agentId: 1, transport: 'unix' });
     actor.send({ type: 'connection.opened', connectionId: 'connection-2', agentId: 2, transport: 'websocket' });
-    const connections = () => Object.keys(actor.getSnapshot().children).filter((id) => id.startsWith('connection-'));
+    const connections = () => [...actor.getSnapshot().context.connections.keys()];
     expect(connections().sort()).toEqual(['connection-1', 'connection-2']);
     expect(Object.keys(actor.getSnapshot().children)).toEqual(expect.arrayContaining(['agents', 'worlds', 'tasks']));
     expect(actor.getSnapshot().context).toMatchObject({ connectionsOpened: 2, connectionsOpen: 2 });
 
-    const child = actor.getSnapshot().children['connection-1'];
+    const child = actor.getSnapshot().context.connections.get('connection-1');
     expect((child?.getSnapshot() as { context?: unknown } | undefined)?.context).toMatchObject({ agentId: 1, transport: 'unix' });
     actor.send({ type: 'connection.closed', connectionId: 'connection-1' });
     expect(connections()).toEqual(['connection-2']);
@@ -60,7 +60,7 @@ describe('kernel machine', () => {
     let release: () => void = () => {};
     const actor = createActor(provided(() => new Promise<void>((resolve) => (release = resolve)))).start();
     actor.send({ type: 'connection.opened', connectionId: 'connection-1', agentId: 1, transport: 'unix' });
-    expect(actor.getSnapshot().children['connection-1']).toBeDefined();
+    expect(actor.getSnapshot().context.connections.get('connection-1')).toBeDefined();
     release();
     await waitFor(actor, (s) => s.matches('running'));
     actor.stop();

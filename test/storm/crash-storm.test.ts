@@ -220,7 +220,15 @@ describe('crash storm', () => {
     clients.push(control, probe);
     await noop(probe);
     await request(control, Op.LIST);
-    const fdsBefore = fdCount(kernelPid);
+    // The kernel is still finishing its start after "ready" (the worker pool's thread boots, with
+    // its own loop, pipes and tsx's files): the baseline is the count once it held for a second.
+    let fdsBefore = fdCount(kernelPid);
+    for (let steady = 0, waited = 0; steady < 10 && waited < 100; waited++) {
+      await sleep(100);
+      const now = fdCount(kernelPid);
+      steady = now === fdsBefore ? steady + 1 : 0;
+      fdsBefore = now;
+    }
     const kindsBefore = fdKinds(kernelPid);
 
     // The storm.

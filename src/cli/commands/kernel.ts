@@ -1,7 +1,6 @@
 /** `agentos kernel`: run the kernel in the foreground until SIGINT or SIGTERM. */
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { ZodError } from 'zod';
 import { startKernel } from '../../kernel/kernel.js';
 import { KernelOptions, type KernelOptionsInput } from '../../kernel/options.js';
@@ -43,6 +42,8 @@ async function readConfig(path: string): Promise<KernelOptionsInput> {
   } catch (error) {
     fail(`cannot read --config ${path}: ${(error as Error).message}`);
   }
+  // yaml loads only when a config file is given: it is a noticeable part of start-up.
+  const { parse: parseYaml } = await import('yaml');
   const value: unknown = parseYaml(text);
   if (value === null || value === undefined) return {};
   const parsed = KernelOptions.partial().safeParse(value);
