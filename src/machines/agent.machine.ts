@@ -235,11 +235,14 @@ export const agentMachine = setup({
           },
         },
         stopping: {
-          initial: 'signalled',
+          initial: 'choosing',
           states: {
+            // brutal_kill (or grace 0) kills at once, as OTP does: no stop signal first.
+            choosing: {
+              always: [{ guard: 'brutalKill', target: 'killed' }, { target: 'signalled' }],
+            },
             signalled: {
               entry: ['sendStopSignal', 'sendContinue'],
-              always: [{ guard: 'brutalKill', target: 'killed' }],
               after: { shutdownGrace: { guard: 'hasFiniteGrace', target: 'killed' } },
             },
             killed: { entry: 'sendKill' },

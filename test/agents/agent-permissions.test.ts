@@ -7,7 +7,7 @@
  * Acting as a spawned agent: a holder script writes its one-use token to a file and
  * sleeps; the test presents that token in HELLO, so its connection is that agent.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentOSClient } from '../../src/sdk/client.js';
@@ -159,6 +159,9 @@ describe('KILL, PAUSE and RESUME reach descendants only, unless admin', () => {
     const owner = await client();
     const stranger = await client();
     const target = await spawnAgent(owner, { name: 'owned', script: holder, args: [join(dir, 'owned-token')] });
+    // Settled in its `exec sleep`: a stop while the shell forks `mv` leaves the shell in D (vfork), not T.
+    await readTextWhenThere(join(dir, 'owned-token'));
+    await until(() => readFileSync(`/proc/${target.pid}/comm`, 'utf8').trim() === 'sleep', 'holder asleep');
     const strangerId = stranger.helloReply?.agent_id as number;
 
     for (const op of ['KILL', 'PAUSE', 'RESUME', 'LOGS']) {
@@ -173,11 +176,7 @@ describe('KILL, PAUSE and RESUME reach descendants only, unless admin', () => {
     const admin = await client(adminToken(kernel));
     expect(admin.helloReply?.admin).toBe(true);
     await admin.call('PAUSE', { id: target.agent_id });
-    try { await until(() => procState(target.pid) === 'T', 'paused by the admin', 3000); } catch (e) {
-      const { readFileSync: r, readdirSync: d } = await import('node:fs');
-      const fams = d('/proc').filter((x) => /^\d+$/.test(x)).flatMap((x) => { try { const st = r(`/proc/${x}/stat`, 'utf8'); const f = st.slice(st.lastIndexOf(')') + 2).split(' '); return Number(f[2]) === target.pid || Number(f[1]) === target.pid || Number(x) === target.pid ? [`${x} ${st.slice(0, 60)}`] : []; } catch { return []; } });
-      throw new Error(`DEBUG ${JSON.stringify({ pid: target.pid, fams, row: await row(owner, target.agent_id), events: events.events.filter((ev) => ev.source_agent_id === target.agent_id).map((ev) => [ev.type, ev.data]) })}`);
-    }
+    await until(() => procState(target.pid) === 'T', 'paused by the admin');
     await admin.call('RESUME', { name: 'owned' });
     await until(() => procState(target.pid) === 'S', 'resumed by the admin');
     expect(await admin.call('LOGS', { id: target.agent_id })).toMatchObject({ success: true, agent_id: target.agent_id });

@@ -67,7 +67,7 @@ describe('agentos statecharts', { timeout: 90_000 }, () => {
     const [header, ...rows] = result.stdout.trimEnd().split('\n');
     expect(header).toMatch(/^machine\s+states\s+file$/);
     expect(rows.map((row) => row.split(/\s+/)[0])).toEqual(NAMES);
-    expect(rows.find((row) => row.startsWith('agent'))).toMatch(/^agent\s+10\s+\S+agent\.mmd$/);
+    expect(rows.find((row) => row.startsWith('agent'))).toMatch(/^agent\s+11\s+\S+agent\.mmd$/);
   });
 
   it('export --format json --out DIR writes one parseable .json per machine', async () => {
@@ -117,6 +117,6 @@ describe('agentos statecharts', { timeout: 90_000 }, () => {
     for (const row of rows) expect(row.slice(column - 2, column)).toBe('  ');
     const json = await agentos(['statecharts', 'list', '--json']);
     const listed = JSON.parse(json.stdout) as { name: string; states: number; description: string }[];
-    expect(listed.find((machine) => machine.name === 'agent')).toMatchObject({ states: 10 });
+    expect(listed.find((machine) => machine.name === 'agent')).toMatchObject({ states: 11 });
   });
 });

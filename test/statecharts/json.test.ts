@@ -46,7 +46,7 @@ describe('statechartOf', () => {
       expect.arrayContaining(['alive.starting', 'alive.running', 'alive.paused', 'alive.stopping', 'exited', 'restarting', 'terminated']),
     );
     expect(stateAt(chart, 'alive')).toMatchObject({ type: 'compound', initial: 'starting' });
-    expect(stateAt(chart, 'alive.stopping')).toMatchObject({ type: 'compound', initial: 'signalled' });
+    expect(stateAt(chart, 'alive.stopping')).toMatchObject({ type: 'compound', initial: 'choosing' });
     expect(stateAt(chart, 'terminated').type).toBe('final');
     expect(stateAt(chart, 'alive.running').type).toBe('atomic');
   });
@@ -84,8 +84,12 @@ describe('statechartOf', () => {
     expect(stateAt(chart, 'alive').invoke).toEqual([
       { id: 'run', src: 'run', onError: [{ target: ['exited'], actions: ['recordExit', 'emitExited', 'reportExit'] }] },
     ]);
+    expect(stateAt(chart, 'alive.stopping.choosing').always).toEqual([
+      { target: ['alive.stopping.killed'], guard: 'brutalKill' },
+      { target: ['alive.stopping.signalled'] },
+    ]);
     const signalled = stateAt(chart, 'alive.stopping.signalled');
-    expect(signalled.always).toEqual([{ target: ['alive.stopping.killed'], guard: 'brutalKill' }]);
+    expect(signalled.always).toBeUndefined();
     expect(signalled.after).toEqual([{ delay: 'shutdownGrace', target: ['alive.stopping.killed'], guard: 'hasFiniteGrace' }]);
     // The raise/cancel XState adds for the timer are not the machine's own actions.
     expect(signalled.entry).toEqual(['sendStopSignal', 'sendContinue']);

@@ -37,7 +37,7 @@ describe('the agent machine as Mermaid', () => {
     expect(lines).toContain('state alive {');
     expect(lines).toContain('state stopping {');
     expect(blockOf(diagram, 'alive')).toContain('[*] --> starting');
-    expect(blockOf(diagram, 'stopping')).toContain('[*] --> signalled');
+    expect(blockOf(diagram, 'stopping')).toContain('[*] --> choosing');
     expect(lines).toContain('terminated --> [*]');
   });
 
@@ -63,7 +63,8 @@ describe('the agent machine as Mermaid', () => {
     expect(lines).toContain('restarting --> alive : after restartDelay');
     const stopping = blockOf(diagram, 'stopping');
     expect(stopping).toContain('signalled --> killed : after shutdownGrace [hasFiniteGrace]');
-    expect(stopping).toContain('signalled --> killed : always [brutalKill]');
+    expect(stopping).toContain('choosing --> killed : always [brutalKill]');
+    expect(stopping).toContain('choosing --> signalled : always');
   });
 
   it('writes a targetless transition inside the state, under its name', () => {
