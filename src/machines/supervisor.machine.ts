@@ -138,6 +138,23 @@ function createSlot(self: AnyActorRef, child: SupervisedChild): ActorRefFrom<typ
   return createActor(logic, { parent: self, id: child.childId, input: slotInput(child) });
 }
 
+/**
+ * Stop the children in `stopQueue` one at a time, each waited for (its shutdown budget
+ * bounds the wait), then go to `target`. Restarts, escalation and shutdown all use it.
+ */
+function stopEachInTurnThen(target: string) {
+  return {
+    initial: 'next' as const,
+    states: {
+      next: {
+        always: [{ guard: 'stopQueueEmpty' as const, target }],
+        entry: 'stopHeadOfQueue' as const,
+        on: { 'child.exited': { guard: 'isAwaitedChild' as const, target: 'next', reenter: true, actions: 'popStopQueue' as const } },
+      },
+    },
+  };
+}
+
 export const supervisorMachine = setup({
   types: {
     context: {} as SupervisorContext,
@@ -358,25 +375,11 @@ export const supervisorMachine = setup({
     },
     escalating: {
       entry: ['emitEscalated', 'queueAllForShutdown'],
-      initial: 'next',
-      states: {
-        next: {
-          always: [{ guard: 'stopQueueEmpty', target: '#supervisor.escalated' }],
-          entry: 'stopHeadOfQueue',
-          on: { 'child.exited': { guard: 'isAwaitedChild', target: 'next', reenter: true, actions: 'popStopQueue' } },
-        },
-      },
+      ...stopEachInTurnThen('#supervisor.escalated'),
     },
     shuttingDown: {
       entry: 'queueAllForShutdown',
-      initial: 'next',
-      states: {
-        next: {
-          always: [{ guard: 'stopQueueEmpty', target: '#supervisor.stopped' }],
-          entry: 'stopHeadOfQueue',
-          on: { 'child.exited': { guard: 'isAwaitedChild', target: 'next', reenter: true, actions: 'popStopQueue' } },
-        },
-      },
+      ...stopEachInTurnThen('#supervisor.stopped'),
     },
     escalated: { type: 'final', entry: 'stopAllSlots' },
     stopped: { type: 'final', entry: 'stopAllSlots' },
