@@ -7,11 +7,16 @@
  * floor (floor-echo-server.ts), the kernel (kernel-host.ts, kernel-cli.ts) and the load
  * generators (load-client.ts, exec-interference.ts, idle-connections.ts,
  * connection-churn.ts) are separate processes, so the measured process does only its
- * own work.
+ * own work. The agent questions (spawn-latency.ts, restart-latency.ts, many-actors.ts,
+ * crash-storm.ts) run after those two servers have stopped, each with a fresh kernel.
  *
  * Options: --duration-ms N (per throughput window, default 2000), --rounds N (default 3),
- * --calls N (default 20000), --trials N (start-up trials, default 5), --markdown (also
- * print the table as Markdown), --cpu-prof (profile the kernel host; the directory is printed).
+ * --calls N (default 20000), --trials N (start-up trials, default 5), --spawn-trials N
+ * (default 10), --restarts N (default 50), --actors N (default 10000), --storm-ms N (the
+ * SPAWN storm, default 15000), --host-storm-ms N (the storm without backoff, default 8000;
+ * 0 skips it), --only a,b (only these sections: startup, memory, latency, throughput,
+ * exec, spawn, restart, actors, storm), --markdown (also print the table as Markdown),
+ * --cpu-prof (profile the kernel host; the directory is printed).
  * Prints the table on stdout, progress on stderr, and writes bench/results/<ISO time>.json.
  */
 import { spawnSync } from 'node:child_process';
@@ -34,9 +39,23 @@ const WARMUP_MS = 300;
 const ROUNDS = Number(args.rounds ?? 3);
 const CALLS = Number(args.calls ?? 20_000);
 const TRIALS = Number(args.trials ?? 5);
+const SPAWN_TRIALS = Number(args['spawn-trials'] ?? 10);
+const RESTARTS = Number(args.restarts ?? 50);
+const ACTORS = Number(args.actors ?? 10_000);
+const STORM_AGENTS = 50;
+const STORM_MS = Number(args['storm-ms'] ?? 15_000);
+const HOST_STORM_MS = Number(args['host-storm-ms'] ?? 8000);
 const LEVELS = [1, 4, 16, 64] as const;
 const IDLE_CONNECTIONS = 1000;
 const SETTLE_MS = 2000;
+
+const SECTIONS = ['startup', 'memory', 'latency', 'throughput', 'exec', 'spawn', 'restart', 'actors', 'storm'] as const;
+type Section = (typeof SECTIONS)[number];
+const only = args.only === undefined ? [...SECTIONS] : args.only.split(',').map((name) => name.trim());
+for (const name of only) {
+  if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--only: no section "${name}" (sections: ${SECTIONS.join(', ')})`);
+}
+const wants = (section: Section) => only.includes(section);
 
 type Side = 'floor' | 'kernel';
 const sides: Side[] = ['floor', 'kernel'];
@@ -55,6 +74,55 @@ interface ExecResult extends ClientResult {
   latency: LatencySummary;
 }
 type Measured<T extends ClientResult = LoadResult> = T & { eld: EldReading; cpu: CpuWindow };
+
+// What the agent questions' scripts report (see each script).
+interface SpawnSide {
+  trials: Record<string, number>[];
+  median_first_syscall_ms: number;
+  median_started_ms: number;
+}
+interface SpawnLatencyResult {
+  trials: number;
+  python3: string;
+  interpreters: Record<string, { floor: SpawnSide; kernel: SpawnSide; overhead_ms: number; median_spawn_reply_ms: number }>;
+}
+interface RestartResult {
+  restarts: number;
+  actor: { summary: LatencySummary; wall_ms: number };
+  process: { summary: LatencySummary; wall_ms: number };
+  floors: { actor: LatencySummary; process: LatencySummary };
+}
+interface ActorsSide {
+  count: number;
+  ms: number;
+  heap_kb_per_agent: number;
+  rss_kb_per_agent: number;
+  heap_delta_mb: number;
+  rss_delta_mb: number;
+}
+interface ActorsResult {
+  count: number;
+  floor: ActorsSide;
+  kernel: ActorsSide & { running: number };
+  kernel_stop_ms: number;
+}
+interface StormClientResult extends ClientResult {
+  agents: number;
+  baseline: { calls: number; latency: LatencySummary };
+  storm: LatencySummary;
+  restarts: number;
+  restarts_per_s: number;
+  killed: number;
+  agents_left: number;
+  after: LatencySummary;
+  after_calls: number;
+  host_storm?: { calls: number; storm: LatencySummary; restarts: number; restarts_per_s: number; agents_left: number; after_calls: number };
+}
+interface StormResult {
+  result: StormClientResult;
+  wire: { eld: EldReading; cpu: CpuWindow };
+  host: { eld: EldReading; cpu: CpuWindow } | undefined;
+}
 
 const began = performance.now();
 const progress = (text: string) => process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(1)}s] ${text}\n`);
@@ -148,39 +216,54 @@ const cliArgs = ['kernel', '--socket', kernelSocket, '--data-dir', kernelData, '
 const resultsDir = join(BENCH_DIR, 'results');
 
 // 6. Spawn to accepting connections, and the idle RSS of each process as started.
-progress(`start-up: ${TRIALS} trials per command (+1 warm-up)`);
-let startup: Record<'floor' | 'kernel' | 'floor_plain' | 'dist', StartupResult | null>;
-try {
-  startup = {
-    floor: await measureStartup(
-      ['--import', 'tsx', `${BENCH_DIR}floor-echo-server.ts`, '--socket', floorSocket],
-      floorSocket,
-      TRIALS,
-      SETTLE_MS,
-    ),
-    kernel: await measureStartup(['--import', 'tsx', `${BENCH_DIR}kernel-cli.ts`, ...cliArgs], kernelSocket, TRIALS, SETTLE_MS),
-    // What users run once built: plain Node against bin/agentos (which prefers dist/). Information only.
-    floor_plain: distBuilt
-      ? await measureStartup([`${BENCH_DIR}floor-plain-listener.mjs`, '--socket', floorSocket], floorSocket, TRIALS, SETTLE_MS)
-      : null,
-    dist: distBuilt ? await measureStartup([join(ROOT_DIR, 'bin/agentos'), ...cliArgs], kernelSocket, TRIALS, SETTLE_MS) : null,
-  };
-} catch (error) {
-  await rm(dir, { recursive: true, force: true });
-  throw error;
+let startup: Record<'floor' | 'kernel' | 'floor_plain' | 'dist', StartupResult | null> | undefined;
+if (wants('startup')) {
+  progress(`start-up: ${TRIALS} trials per command (+1 warm-up)`);
+  try {
+    startup = {
+      floor: await measureStartup(
+        ['--import', 'tsx', `${BENCH_DIR}floor-echo-server.ts`, '--socket', floorSocket],
+        floorSocket,
+        TRIALS,
+        SETTLE_MS,
+      ),
+      kernel: await measureStartup(['--import', 'tsx', `${BENCH_DIR}kernel-cli.ts`, ...cliArgs], kernelSocket, TRIALS, SETTLE_MS),
+      // What users run once built: plain Node against bin/agentos (which prefers dist/). Information only.
+      floor_plain: distBuilt
+        ? await measureStartup([`${BENCH_DIR}floor-plain-listener.mjs`, '--socket', floorSocket], floorSocket, TRIALS, SETTLE_MS)
+        : null,
+      dist: distBuilt ? await measureStartup([join(ROOT_DIR, 'bin/agentos'), ...cliArgs], kernelSocket, TRIALS, SETTLE_MS) : null,
+    };
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
-progress('starting the floor and the kernel host');
 // Profiles go to a temp directory (printed at the end), not into the repository.
 const profileDir = args['cpu-prof'] ? await mkdtemp(join(tmpdir(), 'agentos-bench-prof-')) : undefined;
 const kernelFlags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-const servers: Record<Side, Server> = {
-  floor: await Server.start('floor', 'floor-echo-server.ts', ['--socket', floorSocket], floorSocket),
-  kernel: await Server.start('kernel', 'kernel-host.ts', ['--socket', kernelSocket, '--data-dir', kernelData], kernelSocket, kernelFlags),
-};
+// Questions 1-5 share one floor and one kernel host, started once for all of them.
+const noopSections = (['memory', 'latency', 'throughput', 'exec'] as const).filter(wants);
+let servers: Record<Side, Server> | undefined;
+/** Kernel hosts started for one agent question, stopped when it is done (or in `finally`). */
+const agentHosts = new Set<Server>();
 
 try {
-  await sleep(SETTLE_MS);
+  if (noopSections.length > 0) {
+    progress('starting the floor and the kernel host');
+    servers = {
+      floor: await Server.start('floor', 'floor-echo-server.ts', ['--socket', floorSocket], floorSocket),
+      kernel: await Server.start(
+        'kernel',
+        'kernel-host.ts',
+        ['--socket', kernelSocket, '--data-dir', kernelData],
+        kernelSocket,
+        kernelFlags,
+      ),
+    };
+    await sleep(SETTLE_MS);
+  }
 
   // 5. Idle memory; then 1,000 idle connections that each made one HELLO; then
   // connection churn with those 1,000 held open, and again without them.
@@ -195,149 +278,288 @@ try {
     churn_with_idle_conns: Measured<ClientResult & { cycles_per_s: number }>;
     churn_alone: Measured<ClientResult & { cycles_per_s: number }>;
   }
-  const memory = {} as Record<Side, Memory>;
-  for (const side of sides) {
-    progress(`${side}: idle memory, ${IDLE_CONNECTIONS} idle connections, connection churn`);
-    const server = servers[side];
-    const idleRss = await rssMb(server.pid);
-    const idleMem = await server.mem();
-    const holder = spawnTs('idle-connections.ts', ['--socket', server.socketPath, '--count', String(IDLE_CONNECTIONS)], { stdin: true });
-    const ready = JSON.parse(await waitForLine(holder, (line) => line.startsWith('{"ready"'), 60_000)) as {
-      open_ms: number;
-      failed_hellos: number;
-    };
-    await sleep(1500);
-    const loadedRss = await rssMb(server.pid);
-    const loadedMem = await server.mem();
-    const churnArgs = ['--socket', server.socketPath, '--duration-ms', '1500'];
-    const churnWith = await measure<ClientResult & { cycles_per_s: number }>(server, 'connection-churn.ts', churnArgs);
-    const exited = new Promise((resolve) => holder.once('exit', resolve));
-    holder.stdin?.end();
-    await exited;
-    await sleep(500);
-    const churnAlone = await measure<ClientResult & { cycles_per_s: number }>(server, 'connection-churn.ts', churnArgs);
-    memory[side] = {
-      idle_rss_mb: idleRss,
-      idle_mem: idleMem,
-      with_idle_conns_rss_mb: loadedRss,
-      with_idle_conns_mem: loadedMem,
-      delta_mb: r1(loadedRss - idleRss),
-      open_ms: ready.open_ms,
-      failed_hellos: ready.failed_hellos,
-      churn_with_idle_conns: churnWith,
-      churn_alone: churnAlone,
-    };
+  let memory: Record<Side, Memory> | undefined;
+  if (servers && wants('memory')) {
+    memory = {} as Record<Side, Memory>;
+    for (const side of sides) {
+      progress(`${side}: idle memory, ${IDLE_CONNECTIONS} idle connections, connection churn`);
+      const server = servers[side];
+      const idleRss = await rssMb(server.pid);
+      const idleMem = await server.mem();
+      const holder = spawnTs('idle-connections.ts', ['--socket', server.socketPath, '--count', String(IDLE_CONNECTIONS)], { stdin: true });
+      const ready = JSON.parse(await waitForLine(holder, (line) => line.startsWith('{"ready"'), 60_000)) as {
+        open_ms: number;
+        failed_hellos: number;
+      };
+      await sleep(1500);
+      const loadedRss = await rssMb(server.pid);
+      const loadedMem = await server.mem();
+      const churnArgs = ['--socket', server.socketPath, '--duration-ms', '1500'];
+      const churnWith = await measure<ClientResult & { cycles_per_s: number }>(server, 'connection-churn.ts', churnArgs);
+      const exited = new Promise((resolve) => holder.once('exit', resolve));
+      holder.stdin?.end();
+      await exited;
+      await sleep(500);
+      const churnAlone = await measure<ClientResult & { cycles_per_s: number }>(server, 'connection-churn.ts', churnArgs);
+      memory[side] = {
+        idle_rss_mb: idleRss,
+        idle_mem: idleMem,
+        with_idle_conns_rss_mb: loadedRss,
+        with_idle_conns_mem: loadedMem,
+        delta_mb: r1(loadedRss - idleRss),
+        open_ms: ready.open_ms,
+        failed_hellos: ready.failed_hellos,
+        churn_with_idle_conns: churnWith,
+        churn_alone: churnAlone,
+      };
+    }
   }
 
   // 1. Sequential latency on one connection, ROUNDS rounds.
-  const latencyRounds: Record<Side, Measured[]> = { floor: [], kernel: [] };
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const side of order(round)) {
-      progress(`${side}: ${CALLS} sequential NOOPs on one connection (round ${round + 1}/${ROUNDS})`);
-      const server = servers[side];
-      const clientArgs = ['--socket', server.socketPath, '--connections', '1', '--calls', String(CALLS), '--warmup-calls', '5000'];
-      latencyRounds[side].push(await measure<LoadResult>(server, 'load-client.ts', clientArgs));
-    }
-  }
-  const latency: Record<Side, Measured> = {
-    floor: medianRound(latencyRounds.floor, (m) => m.latency.p50_us),
-    kernel: medianRound(latencyRounds.kernel, (m) => m.latency.p50_us),
-  };
-
-  // 2 and 4. Throughput by connection count, with the server's event-loop delay and CPU over each window.
-  const throughputRounds: Record<string, Record<Side, Measured[]>> = {};
-  const throughput: Record<string, Record<Side, Measured>> = {};
-  for (const connections of LEVELS) {
-    const rounds: Record<Side, Measured[]> = { floor: [], kernel: [] };
+  let latencyRounds: Record<Side, Measured[]> | undefined;
+  let latency: Record<Side, Measured> | undefined;
+  if (servers && wants('latency')) {
+    latencyRounds = { floor: [], kernel: [] };
     for (let round = 0; round < ROUNDS; round++) {
       for (const side of order(round)) {
-        progress(`${side}: ${connections} connection(s) for ${DURATION_MS} ms (round ${round + 1}/${ROUNDS})`);
+        progress(`${side}: ${CALLS} sequential NOOPs on one connection (round ${round + 1}/${ROUNDS})`);
         const server = servers[side];
-        const clientArgs = ['--socket', server.socketPath, '--connections', String(connections)];
-        clientArgs.push('--duration-ms', String(DURATION_MS), '--warmup-ms', String(WARMUP_MS));
-        rounds[side].push(await measure<LoadResult>(server, 'load-client.ts', clientArgs));
+        const clientArgs = ['--socket', server.socketPath, '--connections', '1', '--calls', String(CALLS), '--warmup-calls', '5000'];
+        latencyRounds[side].push(await measure<LoadResult>(server, 'load-client.ts', clientArgs));
       }
     }
-    throughputRounds[connections] = rounds;
-    throughput[connections] = {
-      floor: medianRound(rounds.floor, (m) => m.calls_per_s),
-      kernel: medianRound(rounds.kernel, (m) => m.calls_per_s),
+    latency = {
+      floor: medianRound(latencyRounds.floor, (m) => m.latency.p50_us),
+      kernel: medianRound(latencyRounds.kernel, (m) => m.latency.p50_us),
     };
   }
 
+  // 2 and 4. Throughput by connection count, with the server's event-loop delay and CPU over each window.
+  let throughputRounds: Record<string, Record<Side, Measured[]>> | undefined;
+  let throughput: Record<string, Record<Side, Measured>> | undefined;
+  if (servers && wants('throughput')) {
+    throughputRounds = {};
+    throughput = {};
+    for (const connections of LEVELS) {
+      const rounds: Record<Side, Measured[]> = { floor: [], kernel: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const side of order(round)) {
+          progress(`${side}: ${connections} connection(s) for ${DURATION_MS} ms (round ${round + 1}/${ROUNDS})`);
+          const server = servers[side];
+          const clientArgs = ['--socket', server.socketPath, '--connections', String(connections)];
+          clientArgs.push('--duration-ms', String(DURATION_MS), '--warmup-ms', String(WARMUP_MS));
+          rounds[side].push(await measure<LoadResult>(server, 'load-client.ts', clientArgs));
+        }
+      }
+      throughputRounds[connections] = rounds;
+      throughput[connections] = {
+        floor: medianRound(rounds.floor, (m) => m.calls_per_s),
+        kernel: medianRound(rounds.kernel, (m) => m.calls_per_s),
+      };
+    }
+  }
+
   // 3. NOOP latency on one connection while another runs EXEC `sleep 2`.
-  const interference = {} as Record<Side, Measured<ExecResult>>;
-  for (const side of sides) {
-    progress(`${side}: NOOPs beside EXEC sleep 2`);
-    const server = servers[side];
-    interference[side] = await measure<ExecResult>(server, 'exec-interference.ts', ['--socket', server.socketPath, '--command', 'sleep 2']);
+  let interference: Record<Side, Measured<ExecResult>> | undefined;
+  if (servers && wants('exec')) {
+    interference = {} as Record<Side, Measured<ExecResult>>;
+    for (const side of sides) {
+      progress(`${side}: NOOPs beside EXEC sleep 2`);
+      const server = servers[side];
+      interference[side] = await measure<ExecResult>(server, 'exec-interference.ts', [
+        '--socket',
+        server.socketPath,
+        '--command',
+        'sleep 2',
+      ]);
+    }
+  }
+
+  // The agent questions run alone: the floor and the kernel host of questions 1-5 stop first.
+  if (servers) {
+    const running = servers;
+    servers = undefined;
+    await Promise.all(sides.map((side) => running[side].stop()));
+  }
+
+  // 7. Spawn to first syscall, node and python, against the bare interpreter.
+  let spawnLatency: SpawnLatencyResult | undefined;
+  if (wants('spawn')) {
+    progress(`spawn -> first syscall: ${SPAWN_TRIALS} trials per interpreter and side (+1 warm-up)`);
+    const host = await agentHost('spawn', kernelFlags);
+    spawnLatency = await runClient<SpawnLatencyResult>('spawn-latency.ts', [
+      '--socket',
+      host.socketPath,
+      '--data-dir',
+      join(dir, 'spawn-data'),
+      '--trials',
+      String(SPAWN_TRIALS),
+    ]);
+    await stopHost(host);
+  }
+
+  // 8. Crash to running again, without backoff (the script is its own kernel host).
+  let restart: RestartResult | undefined;
+  if (wants('restart')) {
+    progress(`crash -> running: ${RESTARTS} restarts of an in-kernel actor, then of a process`);
+    restart = await runClient<RestartResult>('restart-latency.ts', ['--restarts', String(RESTARTS)], undefined, { nodeFlags: kernelFlags });
+  }
+
+  // 9. 10,000 in-process agents (a fresh kernel host of its own, with --expose-gc).
+  let actors: ActorsResult | undefined;
+  if (wants('actors')) {
+    progress(`${ACTORS} in-process agents: bare actors, then kernel.spawn`);
+    actors = await runClient<ActorsResult>('many-actors.ts', ['--count', String(ACTORS)], undefined, {
+      nodeFlags: ['--expose-gc', ...kernelFlags],
+    });
+  }
+
+  // 10. NOOP latency during crash storms: over SPAWN (default backoff), then without backoff.
+  let storm: StormResult | undefined;
+  if (wants('storm')) {
+    progress(
+      `crash storm: ${STORM_AGENTS} agents, ${STORM_MS} ms over SPAWN${HOST_STORM_MS > 0 ? `, ${HOST_STORM_MS} ms without backoff` : ''}`,
+    );
+    const host = await agentHost('storm', kernelFlags);
+    storm = await crashStorm(host);
+    await stopHost(host);
   }
 
   // The table.
-  const at = (n: number, side: Side) => (throughput[n] as Record<Side, Measured>)[side];
   const rows: Row[] = [];
-  const p50 = medianPair(latencyRounds, (m) => m.latency.p50_us);
-  rows.push(
-    row(`NOOP p50, 1 conn, ${CALLS / 1000}k sequential`, 'us', p50.floor, p50.kernel, '<= 1.5x floor', p50.ratio <= 1.5, p50.ratio),
-  );
-  const p99 = medianPair(latencyRounds, (m) => m.latency.p99_us);
-  rows.push(row(`NOOP p99, 1 conn, ${CALLS / 1000}k sequential`, 'us', p99.floor, p99.kernel, '-', null, p99.ratio));
-  const cpu1 = medianPair(latencyRounds, (m) => m.cpu.server_us_per_call);
-  rows.push(row('server CPU per call, 1 conn', 'us', cpu1.floor, cpu1.kernel, '-', null, cpu1.ratio));
-  for (const n of LEVELS) {
-    const pair = medianPair(throughputRounds[n] as Record<Side, Measured[]>, (m) => m.calls_per_s);
-    const target = n === 16 ? '>= 0.8x floor' : '-';
-    const name = `calls/s, ${n} conn${n > 1 ? 's' : ''}`;
-    rows.push(row(name, 'calls/s', pair.floor, pair.kernel, target, n === 16 ? pair.ratio >= 0.8 : null, pair.ratio));
+  if (latencyRounds) {
+    const p50 = medianPair(latencyRounds, (m) => m.latency.p50_us);
+    rows.push(
+      row(`NOOP p50, 1 conn, ${CALLS / 1000}k sequential`, 'us', p50.floor, p50.kernel, '<= 1.5x floor', p50.ratio <= 1.5, p50.ratio),
+    );
+    const p99 = medianPair(latencyRounds, (m) => m.latency.p99_us);
+    rows.push(row(`NOOP p99, 1 conn, ${CALLS / 1000}k sequential`, 'us', p99.floor, p99.kernel, '-', null, p99.ratio));
+    const cpu1 = medianPair(latencyRounds, (m) => m.cpu.server_us_per_call);
+    rows.push(row('server CPU per call, 1 conn', 'us', cpu1.floor, cpu1.kernel, '-', null, cpu1.ratio));
   }
-  const p99At16 = medianPair(throughputRounds[16] as Record<Side, Measured[]>, (m) => m.latency.p99_us);
-  rows.push(row('NOOP p99, 16 conns', 'us', p99At16.floor, p99At16.kernel, '-', null, p99At16.ratio));
-  for (const n of [16, 64]) {
-    const pair = medianPair(throughputRounds[n] as Record<Side, Measured[]>, (m) => m.cpu.server_us_per_call);
-    rows.push(row(`server CPU per call, ${n} conns`, 'us', pair.floor, pair.kernel, '-', null, pair.ratio));
+  let meanOther: number | undefined;
+  let busiest: number | undefined;
+  if (throughputRounds && throughput) {
+    const at = (n: number, side: Side) => ((throughput as Record<string, Record<Side, Measured>>)[n] as Record<Side, Measured>)[side];
+    const roundsAt = (n: number) => (throughputRounds as Record<string, Record<Side, Measured[]>>)[n] as Record<Side, Measured[]>;
+    for (const n of LEVELS) {
+      const pair = medianPair(roundsAt(n), (m) => m.calls_per_s);
+      const target = n === 16 ? '>= 0.8x floor' : '-';
+      const name = `calls/s, ${n} conn${n > 1 ? 's' : ''}`;
+      rows.push(row(name, 'calls/s', pair.floor, pair.kernel, target, n === 16 ? pair.ratio >= 0.8 : null, pair.ratio));
+    }
+    const p99At16 = medianPair(roundsAt(16), (m) => m.latency.p99_us);
+    rows.push(row('NOOP p99, 16 conns', 'us', p99At16.floor, p99At16.kernel, '-', null, p99At16.ratio));
+    for (const n of [16, 64]) {
+      const pair = medianPair(roundsAt(n), (m) => m.cpu.server_us_per_call);
+      rows.push(row(`server CPU per call, ${n} conns`, 'us', pair.floor, pair.kernel, '-', null, pair.ratio));
+    }
+    const others = LEVELS.flatMap((n) => sides.flatMap((side) => roundsAt(n)[side].map((m) => m.cpu.other_cores)));
+    busiest = Math.max(...others);
+    meanOther = Math.round((others.reduce((sum, v) => sum + v, 0) / others.length) * 100) / 100;
+    if (interference) pushInterference(rows, interference);
+    rows.push(row('event-loop delay p99, 16 conns', 'ms', at(16, 'floor').eld.p99_ms, at(16, 'kernel').eld.p99_ms, '-', null));
+    rows.push(row('event-loop delay p99, 64 conns', 'ms', at(64, 'floor').eld.p99_ms, at(64, 'kernel').eld.p99_ms, '-', null));
+  } else if (interference) {
+    pushInterference(rows, interference);
   }
-  const others = LEVELS.flatMap((n) =>
-    sides.flatMap((side) => (throughputRounds[n] as Record<Side, Measured[]>)[side].map((m) => m.cpu.other_cores)),
-  );
-  const busiest = Math.max(...others);
-  const meanOther = Math.round((others.reduce((sum, v) => sum + v, 0) / others.length) * 100) / 100;
-  const kx = interference.kernel.latency.p99_us;
-  rows.push(row('NOOP p99 beside EXEC sleep 2', 'us', interference.floor.latency.p99_us, kx, '<= 2 ms', kx <= 2000));
-  rows.push(row('event-loop delay p99, 16 conns', 'ms', at(16, 'floor').eld.p99_ms, at(16, 'kernel').eld.p99_ms, '-', null));
-  rows.push(row('event-loop delay p99, 64 conns', 'ms', at(64, 'floor').eld.p99_ms, at(64, 'kernel').eld.p99_ms, '-', null));
-  rows.push(row('event-loop delay p99, EXEC window', 'ms', interference.floor.eld.p99_ms, interference.kernel.eld.p99_ms, '-', null));
-  const ks = startup.kernel as StartupResult;
-  const fs = startup.floor as StartupResult;
-  rows.push(row('RSS idle, CLI from src (tsx)', 'MB', fs.idle_rss_mb, ks.idle_rss_mb, '<= 80 MB', ks.idle_rss_mb <= 80));
-  rows.push(row('RSS idle, kernel host (tsx)', 'MB', memory.floor.idle_rss_mb, memory.kernel.idle_rss_mb, '-', null));
-  const kd = memory.kernel.delta_mb;
-  const idleOk = kd <= 50 && memory.kernel.failed_hellos === 0;
-  rows.push(row(`RSS +${IDLE_CONNECTIONS} idle conns (HELLO each)`, 'MB', memory.floor.delta_mb, kd, '<= 50 MB', idleOk));
-  const churn = (side: Side, key: 'churn_alone' | 'churn_with_idle_conns') => memory[side][key].cycles_per_s;
-  rows.push(row('connect+NOOP+close/s, alone', '/s', churn('floor', 'churn_alone'), churn('kernel', 'churn_alone'), '-', null));
-  rows.push(
-    row(
-      `connect+NOOP+close/s, ${IDLE_CONNECTIONS} open`,
-      '/s',
-      churn('floor', 'churn_with_idle_conns'),
-      churn('kernel', 'churn_with_idle_conns'),
-      '-',
-      null,
-    ),
-  );
-  rows.push(
-    row(`spawn -> socket accepts, src (tsx)`, 'ms', fs.median_accept_ms, ks.median_accept_ms, '<= 500 ms', ks.median_accept_ms <= 500),
-  );
-  if (startup.dist && startup.floor_plain) {
-    const note = machine.dist_stale ? ' (stale)' : '';
-    rows.push(row(`spawn -> accepts, dist/${note}`, 'ms', startup.floor_plain.median_accept_ms, startup.dist.median_accept_ms, '-', null));
-    rows.push(row(`RSS idle, dist/${note}`, 'MB', startup.floor_plain.idle_rss_mb, startup.dist.idle_rss_mb, '-', null));
+  if (interference) {
+    rows.push(row('event-loop delay p99, EXEC window', 'ms', interference.floor.eld.p99_ms, interference.kernel.eld.p99_ms, '-', null));
+  }
+  if (startup) {
+    const ks = startup.kernel as StartupResult;
+    const fs = startup.floor as StartupResult;
+    rows.push(row('RSS idle, CLI from src (tsx)', 'MB', fs.idle_rss_mb, ks.idle_rss_mb, '<= 80 MB', ks.idle_rss_mb <= 80));
+  }
+  if (memory) {
+    rows.push(row('RSS idle, kernel host (tsx)', 'MB', memory.floor.idle_rss_mb, memory.kernel.idle_rss_mb, '-', null));
+    const kd = memory.kernel.delta_mb;
+    const idleOk = kd <= 50 && memory.kernel.failed_hellos === 0;
+    rows.push(row(`RSS +${IDLE_CONNECTIONS} idle conns (HELLO each)`, 'MB', memory.floor.delta_mb, kd, '<= 50 MB', idleOk));
+    const mem = memory;
+    const churn = (side: Side, key: 'churn_alone' | 'churn_with_idle_conns') => mem[side][key].cycles_per_s;
+    rows.push(row('connect+NOOP+close/s, alone', '/s', churn('floor', 'churn_alone'), churn('kernel', 'churn_alone'), '-', null));
+    rows.push(
+      row(
+        `connect+NOOP+close/s, ${IDLE_CONNECTIONS} open`,
+        '/s',
+        churn('floor', 'churn_with_idle_conns'),
+        churn('kernel', 'churn_with_idle_conns'),
+        '-',
+        null,
+      ),
+    );
+  }
+  if (startup) {
+    const ks = startup.kernel as StartupResult;
+    const fs = startup.floor as StartupResult;
+    rows.push(
+      row(`spawn -> socket accepts, src (tsx)`, 'ms', fs.median_accept_ms, ks.median_accept_ms, '<= 500 ms', ks.median_accept_ms <= 500),
+    );
+    if (startup.dist && startup.floor_plain) {
+      const note = machine.dist_stale ? ' (stale)' : '';
+      rows.push(
+        row(`spawn -> accepts, dist/${note}`, 'ms', startup.floor_plain.median_accept_ms, startup.dist.median_accept_ms, '-', null),
+      );
+      rows.push(row(`RSS idle, dist/${note}`, 'MB', startup.floor_plain.idle_rss_mb, startup.dist.idle_rss_mb, '-', null));
+    }
+  }
+  if (spawnLatency) {
+    for (const [interpreter, result] of Object.entries(spawnLatency.interpreters)) {
+      const floor = result.floor.median_first_syscall_ms;
+      const kernel = result.kernel.median_first_syscall_ms;
+      rows.push(row(`spawn -> first syscall, ${interpreter}`, 'ms', floor, kernel, '-', null));
+      rows.push(row(`  overhead over bare ${interpreter}`, 'ms', null, result.overhead_ms, '<= 20 ms', result.overhead_ms <= 20));
+      rows.push(row(`  SPAWN -> reply (${interpreter} running)`, 'ms', null, result.median_spawn_reply_ms, '-', null));
+    }
+  }
+  if (restart) {
+    // Floors: createActor().start() of the same machine; spawn() of the same command until 'spawn'.
+    for (const kind of ['actor', 'process'] as const) {
+      const kernel = restart[kind].summary;
+      const floor = restart.floors[kind];
+      const what = kind === 'actor' ? 'in-kernel actor' : 'process (sh)';
+      rows.push(row(`crash -> running p50, ${what}`, 'us', floor.p50_us, kernel.p50_us, '<= 50 ms', kernel.p50_us <= 50_000));
+      rows.push(row(`crash -> running p99, ${what}`, 'us', floor.p99_us, kernel.p99_us, '-', null));
+    }
+  }
+  if (actors) {
+    const k = actors.kernel;
+    const f = actors.floor;
+    const allRunning = k.running === actors.count;
+    rows.push(row(`${actors.count / 1000}k in-process agents, start all`, 'ms', f.ms, k.ms, '<= 2 s', k.ms <= 2000 && allRunning));
+    rows.push(
+      row('heap per in-process agent (after GC)', 'KB', f.heap_kb_per_agent, k.heap_kb_per_agent, '<= 20 KB', k.heap_kb_per_agent <= 20),
+    );
+    rows.push(row('RSS per in-process agent', 'KB', f.rss_kb_per_agent, k.rss_kb_per_agent, '-', null));
+    rows.push(row(`kernel.stop() with ${actors.count / 1000}k agents`, 'ms', null, actors.kernel_stop_ms, '-', null));
+  }
+  if (storm) {
+    const r = storm.result;
+    // The kernel must still answer, with every storm agent gone, for the row to pass.
+    const healthy = r.agents_left === 0 && r.killed === r.agents && r.after_calls > 0;
+    const base = r.baseline.latency.p99_us;
+    const stormOk = r.storm.p99_us <= 5000 && healthy;
+    rows.push(row(`NOOP p99, SPAWN crash storm (${r.agents} agents)`, 'us', base, r.storm.p99_us, '<= 5 ms', stormOk));
+    rows.push(row('restarts/s, SPAWN storm (default backoff)', '/s', null, r.restarts_per_s, '-', null));
+    rows.push(row('event-loop delay p99, SPAWN storm', 'ms', null, storm.wire.eld.p99_ms, '-', null));
+    rows.push(row('kernel CPU over the SPAWN storm window', 'cores', null, storm.wire.cpu.server_cores, '-', null));
+    const h = r.host_storm;
+    if (h && storm.host) {
+      // The same target: a storm without backoff is the one the restart question is about.
+      const hostOk = h.storm.p99_us <= 5000 && h.agents_left === 0 && h.after_calls > 0;
+      rows.push(row(`NOOP p99, storm without backoff (${r.agents})`, 'us', base, h.storm.p99_us, '<= 5 ms', hostOk));
+      rows.push(row('restarts/s, storm without backoff', '/s', null, h.restarts_per_s, '-', null));
+      rows.push(row('event-loop delay p99, storm without backoff', 'ms', null, storm.host.eld.p99_ms, '-', null));
+      rows.push(row('kernel CPU over the no-backoff window', 'cores', null, storm.host.cpu.server_cores, '-', null));
+    }
   }
 
   const date = new Date();
   const results = {
     date: date.toISOString(),
     machine: { ...machine, loadavg_at_end: loads() },
+    sections: only,
     settings: {
       rounds: ROUNDS,
       duration_ms: DURATION_MS,
@@ -346,9 +568,15 @@ try {
       trials: TRIALS,
       idle_connections: IDLE_CONNECTIONS,
       payload_bytes: 16,
+      spawn_trials: SPAWN_TRIALS,
+      restarts: RESTARTS,
+      actors: ACTORS,
+      storm_agents: STORM_AGENTS,
+      storm_ms: STORM_MS,
+      host_storm_ms: HOST_STORM_MS,
     },
     rows,
-    other_cores: { mean: meanOther, max: busiest },
+    other_cores: meanOther === undefined ? undefined : { mean: meanOther, max: busiest },
     startup,
     memory,
     latency,
@@ -356,6 +584,10 @@ try {
     throughput,
     throughput_rounds: throughputRounds,
     interference,
+    spawn_latency: spawnLatency,
+    restart_latency: restart,
+    many_actors: actors,
+    crash_storm: storm,
     total_s: Math.round((performance.now() - began) / 100) / 10,
   };
   await mkdir(resultsDir, { recursive: true });
@@ -364,19 +596,102 @@ try {
 
   const dirty = machine.src_dirty ? ' + uncommitted src' : '';
   process.stdout.write(
-    `\nAgentOS bench ${results.date}  (${machine.nproc} cores, ${machine.cpu}, Node ${machine.node}, ${machine.commit}${dirty})\n\n`,
+    `\nAgentOS bench ${results.date}  (${machine.nproc} cores, ${machine.cpu}, Node ${machine.node}, ${machine.commit}${dirty})\n`,
+  );
+  process.stdout.write(
+    `load average: ${machine.loadavg_at_start.join(' ')} at start, ${results.machine.loadavg_at_end.join(' ')} at end\n\n`,
   );
   process.stdout.write(`${formatTable(rows)}\n\n`);
   process.stdout.write(
     `ratio = kernel / floor; rows measured in rounds show the back-to-back pair with the median ratio of ${ROUNDS} (every round is in the JSON)\n`,
   );
-  process.stdout.write(`other processes on the machine during the throughput windows: mean ${meanOther} cores, max ${busiest} cores\n`);
-  if (busiest > 0.25)
-    process.stdout.write('note: the machine was shared, so calls/s are noisy; CPU per call and the paired ratios less so\n');
+  if (meanOther !== undefined && busiest !== undefined) {
+    process.stdout.write(`other processes on the machine during the throughput windows: mean ${meanOther} cores, max ${busiest} cores\n`);
+    if (busiest > 0.25)
+      process.stdout.write('note: the machine was shared, so calls/s are noisy; CPU per call and the paired ratios less so\n');
+  }
   if (args.markdown) process.stdout.write(`\n${formatMarkdown(rows)}\n\n`);
   process.stdout.write(`results: ${file}  (${results.total_s} s)\n`);
 } finally {
-  await Promise.all(sides.map((side) => servers[side].stop()));
+  const running = servers;
+  if (running) await Promise.all(sides.map((side) => running[side].stop()));
+  await Promise.all([...agentHosts].map((host) => host.stop()));
   await rm(dir, { recursive: true, force: true });
   if (profileDir) process.stdout.write(`kernel host CPU profiles (main thread is *.0.001.cpuprofile): ${profileDir}\n`);
+}
+
+function pushInterference(rows: Row[], interference: Record<Side, Measured<ExecResult>>): void {
+  const kx = interference.kernel.latency.p99_us;
+  rows.push(row('NOOP p99 beside EXEC sleep 2', 'us', interference.floor.latency.p99_us, kx, '<= 2 ms', kx <= 2000));
+}
+
+/** A fresh kernel host for one agent question, with its own socket and data directory in `dir`. */
+async function agentHost(name: string, flags: string[]): Promise<Server> {
+  const socket = join(dir, `${name}.sock`);
+  const host = await Server.start('kernel', 'kernel-host.ts', ['--socket', socket, '--data-dir', join(dir, `${name}-data`)], socket, flags);
+  agentHosts.add(host);
+  await sleep(500);
+  return host;
+}
+
+async function stopHost(host: Server): Promise<void> {
+  agentHosts.delete(host);
+  await host.stop();
+}
+
+/**
+ * crash-storm.ts against `host`: the kernel's event-loop delay and CPU over the SPAWN
+ * storm (its measure/end phases) and over the storm without backoff, which the client
+ * asks for (host-storm.start/stop) and this process starts and stops through the
+ * host's side channel.
+ */
+async function crashStorm(host: Server): Promise<StormResult> {
+  type Window = { start?: Promise<CpuSnapshot>; end?: Promise<[CpuSnapshot, EldReading]> };
+  const wire: Window = {};
+  const hosted: Window = {};
+  const clientArgs = ['--socket', host.socketPath, '--data-dir', join(dir, 'storm-data'), '--agents', String(STORM_AGENTS)];
+  clientArgs.push('--storm-ms', String(STORM_MS), '--host-storm-ms', String(HOST_STORM_MS));
+  const result = await runClient<StormClientResult>(
+    'crash-storm.ts',
+    clientArgs,
+    (phase, clientCpuMs) => {
+      switch (phase) {
+        case 'measure':
+          void host.eldReset();
+          wire.start = snapshot(host.pid, clientCpuMs);
+          return undefined;
+        case 'end':
+          wire.end = Promise.all([snapshot(host.pid, clientCpuMs), host.eldRead()]);
+          return undefined;
+        // The two the client asks about (ask()): answered on its stdin.
+        case 'host-storm.start':
+          return (async () => {
+            const started = await host.request<Record<string, unknown>>('storm.start', {
+              agents: STORM_AGENTS,
+              script: join(BENCH_DIR, 'agents/crash.sh'),
+            });
+            await host.eldReset();
+            hosted.start = snapshot(host.pid, clientCpuMs);
+            return started;
+          })();
+        case 'host-storm.stop':
+          return (async () => {
+            hosted.end = Promise.all([snapshot(host.pid, clientCpuMs), host.eldRead()]);
+            await hosted.end;
+            return host.request('storm.stop');
+          })();
+        default:
+          return undefined;
+      }
+    },
+    { stdin: true },
+  );
+  const window = async (w: Window, calls: number) => {
+    if (!w.start || !w.end) return undefined;
+    const [stop, eld] = await w.end;
+    return { eld, cpu: cpuWindow(await w.start, stop, calls) };
+  };
+  const wireWindow = await window(wire, result.calls);
+  if (!wireWindow) throw new Error('crash-storm.ts never reported its storm window');
+  return { result, wire: wireWindow, host: await window(hosted, result.host_storm?.calls ?? 0) };
 }

@@ -3,6 +3,7 @@
  * kernel's own encoder, and a reply reader cheap enough not to be what we measure.
  */
 import { createConnection, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { AGNT_MAGIC, encodeFrameBuffer, HEADER_LEN } from '../../src/protocol/frame.js';
 
 export const OP_NOOP = 0x00;
@@ -127,9 +128,26 @@ export function need(args: Record<string, string>, name: string): string {
  * time so far (ms): the orchestrator samples the server's CPU then, and a client that
  * exits right after its window cannot make it miss the client's share.
  */
-export function phase(name: 'measure' | 'end'): void {
+export function phase(name: string): void {
   const usage = process.cpuUsage();
   process.stdout.write(`${JSON.stringify({ phase: name, cpu_ms: (usage.user + usage.system) / 1000 })}\n`);
+}
+
+let answers: AsyncIterator<string> | undefined;
+
+/**
+ * A phase line the orchestrator answers (runClient with `stdin`): prints it, then waits
+ * for the answer, one JSON line on stdin. For steps only the orchestrator can take
+ * (a side-channel command to the server) between two of the client's windows.
+ */
+export async function ask<T>(name: string): Promise<T> {
+  answers ??= createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  phase(name);
+  const line = await answers.next();
+  if (line.done) throw new Error(`stdin closed before the answer to "${name}"`);
+  const value = JSON.parse(line.value) as T & { error?: string };
+  if (value && typeof value === 'object' && typeof value.error === 'string') throw new Error(`${name}: ${value.error}`);
+  return value;
 }
 
 /** Results go to stdout as one JSON line; the orchestrator reads the last such line. */

@@ -2,8 +2,10 @@
  * The side channel of a measured server process (the floor and the kernel host): when
  * forked with an IPC channel, it answers `eld.reset` and `eld.read` with event-loop
  * delay figures from perf_hooks.monitorEventLoopDelay, `mem` with process.memoryUsage()
- * (after a full GC when started with --expose-gc), and `stop` by calling `onStop`.
- * Nothing runs on the server's event loop between requests except the histogram's timer.
+ * (after a full GC when started with --expose-gc), and `stop` by calling `onStop`. A
+ * server may add commands of its own (`commands`, answered with their value, or with
+ * `{ error }` when they throw). Nothing runs on the server's event loop between requests
+ * except the histogram's timer.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
@@ -19,7 +21,10 @@ export interface EldReading {
   mean_ms: number;
 }
 
-export type ChannelRequest = { id: number; cmd: 'eld.reset' | 'eld.read' | 'mem' | 'stop' };
+export type ChannelRequest = { id: number; cmd: string; arg?: unknown };
+
+/** A server's own side-channel commands, by name. */
+export type ChannelCommands = Record<string, (arg: unknown) => unknown>;
 
 export interface MemReading {
   rss_mb: number;
@@ -31,7 +36,7 @@ export interface MemReading {
   after_gc: boolean;
 }
 
-export function installSideChannel(onStop: () => Promise<void>): void {
+export function installSideChannel(onStop: () => Promise<void>, commands: ChannelCommands = {}): void {
   if (typeof process.send !== 'function') return;
   const histogram = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
   histogram.enable();
@@ -85,6 +90,16 @@ export function installSideChannel(onStop: () => Promise<void>): void {
           },
         );
         break;
+      default: {
+        const command = commands[message.cmd];
+        if (!command) {
+          reply({ error: `unknown side-channel command "${message.cmd}"` });
+          break;
+        }
+        Promise.resolve()
+          .then(() => command(message.arg))
+          .then(reply, (error: unknown) => reply({ error: error instanceof Error ? error.message : String(error) }));
+      }
     }
   });
 }

@@ -58,21 +58,42 @@ export function waitForLine(child: ChildProcess, test: (line: string) => boolean
 
 /**
  * Run a client script to completion: its last JSON line is the result; `onPhase` sees
- * the `{"phase":...}` lines it prints on the way.
+ * the `{"phase":...}` lines it prints on the way. With `stdin`, a phase the client asks
+ * about (lib/agnt.ts ask()) is answered on its stdin with what `onPhase` resolves to.
  */
-export function runClient<T>(script: string, args: string[], onPhase?: (phase: string, clientCpuMs: number) => void): Promise<T> {
+export function runClient<T>(
+  script: string,
+  args: string[],
+  onPhase?: (phase: string, clientCpuMs: number) => unknown,
+  options: { stdin?: boolean; nodeFlags?: string[] } = {},
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawnTs(script, args);
+    const child = spawnTs(script, args, options);
     let last: T | undefined;
+    let failed: Error | undefined;
     const watch = watchLines(child, (line) => {
       if (!line.startsWith('{')) return;
       const value = JSON.parse(line) as { phase?: string; cpu_ms?: number };
-      if (value.phase !== undefined) onPhase?.(value.phase, value.cpu_ms ?? Number.NaN);
-      else last = value as T;
+      if (value.phase === undefined) {
+        last = value as T;
+        return;
+      }
+      const answer = onPhase?.(value.phase, value.cpu_ms ?? Number.NaN);
+      // undefined: a phase the client only announces (phase()), not one it waits on (ask()).
+      if (options.stdin && answer !== undefined) {
+        Promise.resolve(answer).then(
+          (v) => child.stdin?.write(`${JSON.stringify(v ?? null)}\n`),
+          (error: unknown) => {
+            failed = error instanceof Error ? error : new Error(String(error));
+            child.kill('SIGTERM');
+          },
+        );
+      }
     });
     child.once('error', reject);
     child.once('exit', (code) => {
-      if (code === 0 && last !== undefined) resolve(last);
+      if (failed) reject(failed);
+      else if (code === 0 && last !== undefined) resolve(last);
       else reject(new Error(`${script} exited with ${code}: ${watch.stderr()}`));
     });
   });
@@ -114,12 +135,17 @@ export class Server {
     return this.child.pid as number;
   }
 
-  #request<T>(cmd: string): Promise<T> {
+  #request<T>(cmd: string, arg?: unknown): Promise<T> {
     const id = this.#nextId++;
     return new Promise((resolve) => {
       this.#waiting.set(id, resolve as (value: unknown) => void);
-      this.child.send({ id, cmd });
+      this.child.send({ id, cmd, arg });
     });
+  }
+
+  /** A command of the server's own (see installSideChannel's `commands`). */
+  request<T>(cmd: string, arg?: unknown): Promise<T> {
+    return this.#request(cmd, arg);
   }
 
   eldReset(): Promise<boolean> {

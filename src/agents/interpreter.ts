@@ -6,7 +6,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import { KernelError } from '../protocol/errors.js';
 
 export interface Launch {
@@ -62,8 +62,11 @@ export async function resolveLaunch(script: string, interpreter: string | undefi
   }
 }
 
+/** Python buffers its output when it is not a terminal: -u keeps LOGS current. */
+const unbuffered = (command: string): string[] => (/^python[\d.]*$/.test(basename(command)) ? ['-u'] : []);
+
 function explicitInterpreter(interpreter: string): Launch {
-  if (interpreter.startsWith('/')) return { command: interpreter, prefix: [] };
+  if (interpreter.startsWith('/')) return { command: interpreter, prefix: unbuffered(interpreter) };
   if (!KNOWN_INTERPRETERS.has(interpreter)) {
     throw new KernelError(
       'INVALID_REQUEST',
@@ -73,7 +76,7 @@ function explicitInterpreter(interpreter: string): Launch {
   }
   if (interpreter === 'node') return { command: process.execPath, prefix: [] };
   if (interpreter === 'tsx') return { command: process.execPath, prefix: ['--import', pathToImport(tsxLoader())] };
-  return { command: interpreter, prefix: interpreter.startsWith('python') ? ['-u'] : [] };
+  return { command: interpreter, prefix: unbuffered(interpreter) };
 }
 
 function pathToImport(path: string): string {

@@ -108,6 +108,7 @@ export const agentMachine = setup({
   guards: {
     hasFiniteGrace: ({ context }) => shutdownGrace(context) !== 'infinity',
     brutalKill: ({ context }) => shutdownGrace(context) === 0,
+    noRestartDelay: ({ context }) => context.restartDelayMs === 0,
   },
   actions: {
     recordStart: assign({
@@ -260,6 +261,8 @@ export const agentMachine = setup({
     },
     restarting: {
       entry: 'emitRestarting',
+      // No delay (backoff initial_ms 0) restarts in this step rather than two timer ticks later.
+      always: { guard: 'noRestartDelay', target: 'alive' },
       after: { restartDelay: 'alive' },
       on: {
         'agent.stop': { target: 'exited', actions: ['recordStopWhileDown', 'reportExit'] },
