@@ -12,6 +12,7 @@ import type { Logger } from '../kernel/logger.js';
 import { type AgentSlotEmitted, agentMachine, type RunCommand, type RunInput } from '../machines/agent.machine.js';
 import { type SupervisorEmitted, supervisorMachine } from '../machines/supervisor.machine.js';
 import type { IsolationReport } from '../protocol/schemas/isolation.js';
+import type { ProcessLauncher } from '../workers/launcher.js';
 import { actorRunner } from './runners/actor.js';
 import { processRunner } from './runners/process.js';
 import type { Runner } from './runners/runner.js';
@@ -24,6 +25,7 @@ export interface SupervisionDeps {
   log: Logger;
   socketPath: string;
   allowDegradedIsolation: boolean;
+  launcher: ProcessLauncher;
   /** Root actors it creates are handed to the inspection hub. */
   track?: ((actor: AnyActorRef) => void) | undefined;
   /** What an in-kernel agent's logic gets as input: its id and a syscall client. */
@@ -55,6 +57,7 @@ export class SupervisionRuntime {
         registry: deps.registry,
         socketPath: deps.socketPath,
         allowDegradedIsolation: deps.allowDegradedIsolation,
+        launcher: deps.launcher,
         log: deps.log,
         outputOf: (agentId) => this.#outputs.get(agentId) ?? null,
         onIsolation: (agentId, report) => this.#isolation.set(agentId, report),

@@ -23,6 +23,7 @@ import type { TransportContext } from '../transports/connection-port.js';
 import { InProcessConnection } from '../transports/inprocess.js';
 import { UnixServer } from '../transports/unix-server.js';
 import { WebSocketEndpoint } from '../transports/websocket-server.js';
+import { ProcessLauncher } from '../workers/launcher.js';
 import { WorkerPool } from '../workers/pool.js';
 import { writeAdminToken } from './admin-token.js';
 import { EventBus } from './events.js';
@@ -74,6 +75,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
 
   const adminToken = await writeAdminToken(options.dataDir);
   const pool = new WorkerPool(options.workers, log);
+  const launcher = new ProcessLauncher(log);
   const registry = new AgentRegistry();
   const events = new EventBus(log);
   // Sees every XState event of the systems it tracks, and only while someone listens.
@@ -86,6 +88,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     log,
     socketPath: options.socketPath,
     allowDegradedIsolation: options.allowDegradedIsolation,
+    launcher,
     track: (actor) => inspection.track(actor),
     agentInput: (agentId, extra) => agentInput(agentId, extra),
   });
@@ -145,7 +148,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
         // Whatever did not stop in order is stopped now, processes included.
         for (const [, supervisor] of topSupervisors()) hardStop(supervisor);
         await Promise.all([web?.close(options.shutdownTimeoutMs), unix?.close(options.shutdownTimeoutMs)]);
-        await pool.close();
+        await Promise.all([pool.close(), launcher.close()]);
       },
     },
     supervision.supervisorMachine,

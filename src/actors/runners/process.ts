@@ -4,7 +4,6 @@
  * when asked. It gets the kernel's socket, its id and a fresh one-use token; never the
  * kernel's own environment. Its stdout and stderr go to its bounded log.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { resolveLaunch } from '../../agents/interpreter.js';
 import type { ProcessLaunch } from '../../agents/launch.js';
 import type { OutputLog } from '../../agents/output-log.js';
@@ -13,6 +12,7 @@ import type { Logger } from '../../kernel/logger.js';
 import type { IsolationReport } from '../../protocol/schemas/isolation.js';
 import { prepareIsolation } from '../../sandbox/index.js';
 import { baseEnvironment } from '../../syscalls/process.js';
+import type { ProcessLauncher } from '../../workers/launcher.js';
 import type { Runner } from './runner.js';
 
 export interface ProcessRunnerDeps {
@@ -20,14 +20,13 @@ export interface ProcessRunnerDeps {
   socketPath: string;
   allowDegradedIsolation: boolean;
   log: Logger;
+  /** Spawns off the kernel's event loop (see src/workers/launcher.ts). */
+  launcher: ProcessLauncher;
   /** The agent's output log, kept across its restarts. */
   outputOf(agentId: number): OutputLog | null;
   /** What isolation the last start applied, for the SPAWN reply. */
   onIsolation(agentId: number, report: IsolationReport): void;
 }
-
-/** After the main process exits, how long its output pipes may stay open before we stop waiting. */
-const PIPE_GRACE_MS = 2_000;
 
 const BASE_ENV = baseEnvironment();
 
@@ -35,28 +34,30 @@ export function processRunner(deps: ProcessRunnerDeps): Runner<ProcessLaunch> {
   return ({ input, sendBack, receive }) => {
     const launch = input.launch;
     const output = deps.outputOf(input.agentId);
-    let child: ChildProcess | undefined;
+    /** The launched process (bwrap's, when sandboxed), and whether it still runs. */
+    let pid: number | undefined;
+    let running = false;
     /** Where graceful signals go: the agent's own process group (inside bwrap, not bwrap's). */
     let target: number | undefined;
     let finished = false;
     let release: (() => Promise<unknown>) | undefined;
     const pending: NodeJS.Signals[] = [];
 
-    const kill = (pid: number, signal: NodeJS.Signals) => {
+    const kill = (group: number, signal: NodeJS.Signals) => {
       try {
-        process.kill(-pid, signal);
+        process.kill(-group, signal);
       } catch {
         // The group is gone already.
       }
     };
     const signalGroup = (signal: NodeJS.Signals) => {
-      if (child?.pid === undefined || target === undefined) {
+      if (pid === undefined || target === undefined) {
         pending.push(signal);
         return;
       }
       kill(target, signal);
       // SIGKILL also reaches the launcher's group (bwrap, which takes its namespace with it).
-      if (signal === 'SIGKILL' && target !== child.pid) kill(child.pid, signal);
+      if (signal === 'SIGKILL' && target !== pid) kill(pid, signal);
     };
     const report = (exitCode: number | null, signal: string | null, error?: string) => {
       if (finished) return;
@@ -93,42 +94,51 @@ export function processRunner(deps: ProcessRunnerDeps): Runner<ProcessLaunch> {
       release = isolated.release;
       deps.onIsolation(input.agentId, isolated.isolation);
       if (finished) return;
-      const spawned = spawn(isolated.command, isolated.args, {
-        cwd: launch.cwd,
-        env,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child = spawned;
-      spawned.stdout?.on('data', (chunk: Buffer) => output?.write('stdout', chunk));
-      spawned.stderr?.on('data', (chunk: Buffer) => output?.write('stderr', chunk));
-      spawned.once('error', (error) => report(null, null, error.message));
       let exited: { code: number | null; signal: string | null } | undefined;
-      spawned.once('exit', (code, signal) => {
-        exited = { code, signal };
-        // No orphan outlives its agent: whatever the script started goes with it.
-        signalGroup('SIGKILL');
-        setTimeout(() => {
-          spawned.stdout?.destroy();
-          spawned.stderr?.destroy();
-        }, PIPE_GRACE_MS).unref();
+      let failed: string | undefined;
+      const spawnedPid = await new Promise<number | undefined>((resolve) => {
+        deps.launcher.launch(
+          { command: isolated.command, args: isolated.args, cwd: launch.cwd, env },
+          {
+            spawned: (launched) => {
+              pid = launched;
+              running = true;
+              resolve(launched);
+            },
+            error: (message) => {
+              failed = message;
+              resolve(undefined);
+            },
+            output: (stream, chunk) => output?.write(stream, chunk),
+            exit: (code, signal) => {
+              exited = { code, signal };
+              running = false;
+              // No orphan outlives its agent: whatever the script started goes with it.
+              if (pid !== undefined) {
+                target ??= pid;
+                signalGroup('SIGKILL');
+              }
+            },
+            closed: () => {
+              output?.flush();
+              if (exited) report(exited.code, exited.signal);
+              else report(null, null, failed ?? 'the process ended without an exit status');
+            },
+          },
+        );
       });
-      spawned.once('close', () => {
-        output?.flush();
-        if (exited) report(exited.code, exited.signal);
-      });
-      if (spawned.pid === undefined) return;
-      await isolated.attach(spawned.pid);
-      target = await isolated.signalTarget(spawned.pid);
-      output?.note(`agent started (pid ${spawned.pid}${input.restarts > 0 ? `, restart ${input.restarts}` : ''})`);
-      sendBack({ type: 'run.started', pid: spawned.pid });
+      if (spawnedPid === undefined) return;
+      await isolated.attach(spawnedPid);
+      target = await isolated.signalTarget(spawnedPid);
+      output?.note(`agent started (pid ${spawnedPid}${input.restarts > 0 ? `, restart ${input.restarts}` : ''})`);
+      sendBack({ type: 'run.started', pid: spawnedPid });
       for (const signal of pending.splice(0)) signalGroup(signal);
     };
     start().catch((error: unknown) => report(null, null, error instanceof Error ? error.message : String(error)));
 
     return () => {
-      if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        target ??= child.pid;
+      if (pid !== undefined && running) {
+        target ??= pid;
         signalGroup('SIGKILL');
       }
       finished = true;
