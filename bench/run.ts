@@ -194,6 +194,16 @@ async function newestMtime(root: string): Promise<number> {
 }
 
 const loads = () => loadavg().map((v) => Math.round(v * 100) / 100);
+// The start-up and idle-memory targets are about what users run (`npm start`: dist/), so
+// build it first when it is missing or older than the sources.
+if (wants('startup')) {
+  const missing = !existsSync(join(ROOT_DIR, 'dist/cli/main.js'));
+  if (missing || (await newestMtime(join(ROOT_DIR, 'dist'))) < (await newestMtime(join(ROOT_DIR, 'src')))) {
+    progress('building dist/ (npm run build) for the start-up rows');
+    const built = spawnSync('npm', ['run', 'build'], { cwd: ROOT_DIR, stdio: 'ignore' });
+    if (built.status !== 0) progress('npm run build failed: the dist/ rows measure what is there');
+  }
+}
 const distBuilt = existsSync(join(ROOT_DIR, 'dist/cli/main.js'));
 const machine = {
   nproc: availableParallelism(),
@@ -228,7 +238,7 @@ if (wants('startup')) {
         SETTLE_MS,
       ),
       kernel: await measureStartup(['--import', 'tsx', `${BENCH_DIR}kernel-cli.ts`, ...cliArgs], kernelSocket, TRIALS, SETTLE_MS),
-      // What users run once built: plain Node against bin/agentos (which prefers dist/). Information only.
+      // What users run once built: plain Node against bin/agentos (which prefers dist/). The targets apply here.
       floor_plain: distBuilt
         ? await measureStartup([`${BENCH_DIR}floor-plain-listener.mjs`, '--socket', floorSocket], floorSocket, TRIALS, SETTLE_MS)
         : null,
@@ -469,7 +479,7 @@ try {
   if (startup) {
     const ks = startup.kernel as StartupResult;
     const fs = startup.floor as StartupResult;
-    rows.push(row('RSS idle, CLI from src (tsx)', 'MB', fs.idle_rss_mb, ks.idle_rss_mb, '<= 80 MB', ks.idle_rss_mb <= 80));
+    rows.push(row('RSS idle, CLI from src (tsx)', 'MB', fs.idle_rss_mb, ks.idle_rss_mb, '-', null));
   }
   if (memory) {
     rows.push(row('RSS idle, kernel host (tsx)', 'MB', memory.floor.idle_rss_mb, memory.kernel.idle_rss_mb, '-', null));
@@ -493,15 +503,21 @@ try {
   if (startup) {
     const ks = startup.kernel as StartupResult;
     const fs = startup.floor as StartupResult;
-    rows.push(
-      row(`spawn -> socket accepts, src (tsx)`, 'ms', fs.median_accept_ms, ks.median_accept_ms, '<= 500 ms', ks.median_accept_ms <= 500),
-    );
+    rows.push(row(`spawn -> socket accepts, src (tsx)`, 'ms', fs.median_accept_ms, ks.median_accept_ms, '-', null));
     if (startup.dist && startup.floor_plain) {
       const note = machine.dist_stale ? ' (stale)' : '';
+      const { dist, floor_plain: plain } = startup;
       rows.push(
-        row(`spawn -> accepts, dist/${note}`, 'ms', startup.floor_plain.median_accept_ms, startup.dist.median_accept_ms, '-', null),
+        row(
+          `spawn -> accepts, dist/${note}`,
+          'ms',
+          plain.median_accept_ms,
+          dist.median_accept_ms,
+          '<= 500 ms',
+          dist.median_accept_ms <= 500,
+        ),
       );
-      rows.push(row(`RSS idle, dist/${note}`, 'MB', startup.floor_plain.idle_rss_mb, startup.dist.idle_rss_mb, '-', null));
+      rows.push(row(`RSS idle, dist/${note}`, 'MB', plain.idle_rss_mb, dist.idle_rss_mb, '<= 80 MB', dist.idle_rss_mb <= 80));
     }
   }
   if (spawnLatency) {
