@@ -60,6 +60,8 @@ export interface ChildDefinition {
   restart?: RestartType;
   shutdown?: Shutdown;
   backoff?: BackoffInput;
+  /** With the supervisor's auto_shutdown: this child ending by itself ends the subtree. */
+  significant?: boolean;
   level?: Level;
   actor?: AnyActorLogic;
   input?: Record<string, unknown>;
@@ -143,6 +145,7 @@ export class CodeAgents {
         restart: child.restart,
         shutdown: child.shutdown ?? (child.supervise ? 'infinity' : undefined),
         backoff: child.backoff,
+        significant: child.significant,
       })),
     });
     const { children: childSpecs, ...flags } = spec;
@@ -166,6 +169,7 @@ export class CodeAgents {
           backoff: childSpec.backoff ?? flags.backoff,
         }),
         childId: child.id,
+        significant: childSpec.significant,
       };
     });
     return { kind: 'supervisor', name, flags: flags as SupervisorFlags, children };

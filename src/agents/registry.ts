@@ -57,6 +57,7 @@ export class AgentRegistry {
   readonly #names = new Map<string, number>();
   /** One-use tokens handed to spawned processes: token → agent id. */
   readonly #tokens = new Map<string, number>();
+  readonly #removeListeners = new Set<(record: AgentRecord) => void>();
 
   get size(): number {
     return this.#agents.size;
@@ -125,7 +126,14 @@ export class AgentRegistry {
     this.#agents.delete(id);
     if (record.name !== null && this.#names.get(record.name) === id) this.#names.delete(record.name);
     this.revokeTokens(id);
+    for (const listener of this.#removeListeners) listener(record);
     return record;
+  }
+
+  /** Called whenever an agent ends for good (what it owns elsewhere is released); returns the remover. */
+  onRemove(listener: (record: AgentRecord) => void): () => void {
+    this.#removeListeners.add(listener);
+    return () => this.#removeListeners.delete(listener);
   }
 
   /** True when `ancestorId` spawned `id`, directly or through its descendants. */

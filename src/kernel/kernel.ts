@@ -11,6 +11,7 @@ import { SupervisionRuntime } from '../actors/supervision-runtime.js';
 import { type AgentHandle, type CodeAgentOptions, CodeAgents, type SuperviseDefinition } from '../agents/code-api.js';
 import { type AgentRecord, AgentRegistry } from '../agents/registry.js';
 import { AgentSpawner } from '../agents/spawner.js';
+import { EventSubscriptions } from '../events/subscriptions.js';
 import { InspectionHub } from '../inspection/hub.js';
 import { TOP_SUPERVISORS } from '../machines/kernel.machine.js';
 import { hardStop } from '../machines/supervisor.machine.js';
@@ -46,6 +47,8 @@ export interface Kernel {
   readonly inspection: InspectionHub;
   /** The kernel's event bus (protocol.md §7). */
   readonly events: EventBus;
+  /** Event subscriptions and their queues (SUBSCRIBE, POLL_EVENTS). */
+  readonly subscriptions: EventSubscriptions;
   /** Every live agent: connected clients and supervised agents. */
   agents(): AgentRecord[];
   /** An in-process connection for code in the kernel's process; `level` defaults to the kernel's. */
@@ -78,6 +81,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
   const launcher = new ProcessLauncher(log);
   const registry = new AgentRegistry();
   const events = new EventBus(log);
+  const subscriptions = new EventSubscriptions({ bus: events, registry, queueSize: options.eventQueueSize });
   // Sees every XState event of the systems it tracks, and only while someone listens.
   const inspection = new InspectionHub();
   const cwd = process.cwd();
@@ -112,6 +116,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     pool,
     agents: registry,
     events,
+    subscriptions,
     adminToken,
     spawner,
     supervision,
@@ -225,6 +230,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     version: KERNEL_VERSION,
     inspection,
     events,
+    subscriptions,
     agents: () => [...registry],
     connect({ name, level } = {}) {
       const connection = new InProcessConnection(transportContext);

@@ -78,6 +78,8 @@ export const KernelOptions = z
       .prefault({}),
     /** Run sandboxed agents without bubblewrap (reported in SPAWN's isolation) instead of refusing them. */
     allowDegradedIsolation: z.boolean().default(false),
+    /** Events one subscriber's queue holds for POLL_EVENTS; beyond it the oldest are dropped (and counted). */
+    eventQueueSize: positiveInt('eventQueueSize').default(1000),
     /** How long shutdown waits for connections and work to finish before forcing them. */
     shutdownTimeoutMs: positiveInt('shutdownTimeoutMs').default(5_000),
   })

@@ -3,6 +3,7 @@
  * spawn token may change), and what ends with the connection.
  */
 import type { AgentRecord, TransportKind } from '../agents/registry.js';
+import type { KernelEvent } from '../protocol/schemas/events.js';
 
 export type { TransportKind };
 
@@ -14,4 +15,11 @@ export interface Session {
   readonly closed: AbortSignal;
   /** Close after the reply being sent (EXIT). */
   requestClose(): void;
+  /**
+   * Set by transports that can push (the WebSocket): sends one event to the peer now,
+   * false when it cannot (the peer reads too slowly, or is gone). SUBSCRIBE attaches it.
+   */
+  push?: EventPush;
 }
+
+export type EventPush = (event: KernelEvent) => boolean;

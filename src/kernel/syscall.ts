@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { SupervisionRuntime } from '../actors/supervision-runtime.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { AgentSpawner } from '../agents/spawner.js';
+import type { EventSubscriptions } from '../events/subscriptions.js';
 import type { OpName } from '../protocol/opcodes.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { EventBus } from './events.js';
@@ -23,6 +24,8 @@ export interface KernelServices {
   readonly pool: WorkerPool;
   readonly agents: AgentRegistry;
   readonly events: EventBus;
+  /** Who is subscribed to which events, and their queues (SUBSCRIBE to EMIT). */
+  readonly subscriptions: EventSubscriptions;
   /** The secret of `<data-dir>/admin.token`; null when none was written. */
   readonly adminToken: string | null;
   readonly kernelVersion: string;

@@ -9,7 +9,7 @@
  * max_restarts / restart_window). Breaching it ends that child alone, escalated,
  * without counting against the supervisor's window.
  */
-import { type ActorRefFrom, type AnyActor, type AnyActorRef, assign, createActor, emit, enqueueActions, setup } from 'xstate';
+import { type ActorRefFrom, type AnyActor, type AnyActorRef, and, assign, createActor, emit, enqueueActions, setup } from 'xstate';
 import { backoffDelay } from '../supervision/backoff.js';
 import { restartPlan } from '../supervision/decisions.js';
 import type { ExitReason } from '../supervision/exit-reason.js';
@@ -25,6 +25,8 @@ export interface SupervisedChild {
   shutdown: Shutdown;
   backoff: Backoff;
   launch: unknown;
+  /** Its ending by itself may end the supervisor (OTP's auto_shutdown). */
+  significant?: boolean;
   /** Own window (intensity, period in seconds), for dynamic children such as spawned agents. */
   window?: { intensity: number; period: number };
 }
@@ -168,6 +170,17 @@ export const supervisorMachine = setup({
     isUnknownChild: decisionIs('unknown'),
     isBeingRemoved: decisionIs('removing'),
     isNotRestarted: decisionIs('forget'),
+    /**
+     * OTP's auto_shutdown: a significant child that ended by itself (and is not restarted)
+     * ends the supervisor, at once (any_significant) or once no significant child is left.
+     */
+    endsSupervisor: ({ context, event }) => {
+      if (event.type !== 'child.exited' || context.flags.auto_shutdown === 'never') return false;
+      const child = context.byId.get(event.childId);
+      if (!child?.significant || event.reason.kind === 'shutdown') return false;
+      if (context.flags.auto_shutdown === 'any_significant') return true;
+      return !context.children.some((other) => other !== child && other.significant);
+    },
     childWindowExceeded: decisionIs('childEscalates'),
     intensityExceeded: decisionIs('escalate'),
     isRestart: decisionIs('restart'),
@@ -334,6 +347,11 @@ export const supervisorMachine = setup({
         'child.exited': [
           { guard: 'isUnknownChild' },
           { guard: 'isBeingRemoved', actions: { type: 'dropExitedChild', params: { why: 'terminated' } } },
+          {
+            guard: and(['isNotRestarted', 'endsSupervisor']),
+            target: 'shuttingDown',
+            actions: { type: 'dropExitedChild', params: { why: 'not_restarted' } },
+          },
           { guard: 'isNotRestarted', actions: { type: 'dropExitedChild', params: { why: 'not_restarted' } } },
           { guard: 'childWindowExceeded', actions: ['emitChildEscalated', { type: 'dropExitedChild', params: { why: 'escalated' } }] },
           { guard: 'intensityExceeded', target: 'escalating', actions: 'recordEscalation' },

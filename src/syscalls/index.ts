@@ -2,6 +2,7 @@
 import type { SyscallDefinition } from '../kernel/syscall.js';
 import { kill, list, logs, pause, resume, spawn, tree } from './agents.js';
 import { exit, hello, noop } from './core.js';
+import { emit, pollEvents, subscribe, unsubscribe } from './events.js';
 import { read, write } from './files.js';
 import { execSyscall } from './process.js';
 
@@ -19,4 +20,8 @@ export const SYSCALLS: readonly SyscallDefinition[] = [
   resume,
   logs,
   tree,
+  subscribe,
+  unsubscribe,
+  pollEvents,
+  emit,
 ];

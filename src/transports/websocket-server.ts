@@ -140,6 +140,12 @@ export class WebSocketEndpoint {
         ws.resume();
       }
     };
+    // Subscribed events: dropped (and counted by the subscription) while the peer reads too slowly.
+    session.push = (event) => {
+      if (ws.readyState !== ws.OPEN || ws.bufferedAmount >= options.maxBufferedBytes) return false;
+      ws.send(JSON.stringify({ push: 'EVENT', data: event }), () => flow());
+      return true;
+    };
     const reply = (envelope: ReplyEnvelope) => {
       if (ws.readyState !== ws.OPEN) return;
       ws.send(JSON.stringify(envelope), () => flow());

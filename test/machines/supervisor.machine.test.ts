@@ -151,4 +151,29 @@ describe('supervisor machine', () => {
     expect([...slots(actor).keys()]).toEqual(['b']);
     expect(h.starts).toEqual(['a', 'b']);
   });
+
+  it('auto_shutdown any_significant: a significant child ending by itself ends the supervisor', async () => {
+    const h = harness();
+    const flags = SupervisorFlags.parse({ strategy: 'one_for_one', intensity: 10, period: 5, auto_shutdown: 'any_significant' });
+    const significant = { ...child('s', 'transient'), significant: true };
+    const actor = createActor(h.machine, { input: { name: 'auto', agentId: 0, flags, children: [child('a'), significant] } }).start();
+    h.crash('s', 0);
+    const done = await waitFor(actor, (s) => s.status === 'done');
+    expect(done.value).toBe('stopped');
+    expect(done.output).toEqual({ escalated: false });
+  });
+
+  it('auto_shutdown all_significant waits for the last significant child', async () => {
+    const h = harness();
+    const flags = SupervisorFlags.parse({ strategy: 'one_for_one', intensity: 10, period: 5, auto_shutdown: 'all_significant' });
+    const one = { ...child('s1', 'temporary'), significant: true };
+    const two = { ...child('s2', 'temporary'), significant: true };
+    const actor = createActor(h.machine, { input: { name: 'auto', agentId: 0, flags, children: [child('a'), one, two] } }).start();
+    h.crash('s1', 0);
+    await settle();
+    expect(actor.getSnapshot().status).toBe('active');
+    h.crash('s2', 1);
+    const done = await waitFor(actor, (s) => s.status === 'done');
+    expect(done.value).toBe('stopped');
+  });
 });

@@ -1,0 +1,288 @@
+/**
+ * Event subscriptions (protocol.md §5 SUBSCRIBE to EMIT, §7): one subscription per
+ * agent, holding the types it wants (each with an optional filter), a bounded queue for
+ * POLL_EVENTS and, for WebSocket clients, the connections to push to.
+ *
+ * One EventBus listener routes every event through an index type → subscriptions, so
+ * the cost of an event grows with its own subscribers only. A subscription ends with its
+ * agent (the registry's removal: a client's disconnect, a supervised agent's end).
+ */
+import type { AgentRegistry } from '../agents/registry.js';
+import type { EventBus } from '../kernel/events.js';
+import type { EventPush } from '../kernel/session.js';
+import type { EventFilter, EventType, KernelEvent, SubscribableType } from '../protocol/schemas/events.js';
+
+export const DEFAULT_EVENT_QUEUE_SIZE = 1000;
+
+/** A FIFO bounded in events: when full, the oldest event is evicted. Memory follows what is queued. */
+class EventQueue {
+  readonly #capacity: number;
+  #items: KernelEvent[] = [];
+  #head = 0;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Adds the event; true when the oldest had to be evicted for it. */
+  push(event: KernelEvent): boolean {
+    this.#items.push(event);
+    if (this.size <= this.#capacity) return false;
+    this.#head++;
+    this.#compact();
+    return true;
+  }
+
+  take(max: number): KernelEvent[] {
+    const end = Math.min(this.#items.length, this.#head + max);
+    const taken = this.#items.slice(this.#head, end);
+    this.#head = end;
+    this.#compact();
+    return taken;
+  }
+
+  #compact(): void {
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 64 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}
+
+export class Subscription {
+  readonly agentId: number;
+  /** Subscribed types, each with its filter (null: every event of the type). */
+  readonly types = new Map<SubscribableType, EventFilter | null>();
+  /** Connections that get events pushed instead of queued (WebSocket clients). */
+  readonly sinks = new Set<EventPush>();
+  readonly #queue: EventQueue;
+  readonly #waiters = new Set<() => void>();
+  /** Events lost since the last POLL_EVENTS: evicted from a full queue, or refused by a slow push. */
+  dropped = 0;
+  droppedTotal = 0;
+
+  constructor(agentId: number, queueSize: number) {
+    this.agentId = agentId;
+    this.#queue = new EventQueue(queueSize);
+  }
+
+  get pending(): number {
+    return this.#queue.size;
+  }
+
+  /** Whether the filter of `key` lets the event through. */
+  accepts(event: KernelEvent, key: SubscribableType): boolean {
+    const filter = this.types.get(key);
+    if (!filter) return true;
+    if (filter.agent_id !== undefined && event.data.agent_id !== filter.agent_id) return false;
+    if (filter.source_agent_id !== undefined && event.source_agent_id !== filter.source_agent_id) return false;
+    return true;
+  }
+
+  deliver(event: KernelEvent): void {
+    if (this.sinks.size > 0) {
+      let refused = false;
+      for (const sink of this.sinks) if (!sink(event)) refused = true;
+      if (refused) this.#drop();
+      return;
+    }
+    if (this.#queue.push(event)) this.#drop();
+    for (const wake of this.#waiters) wake();
+  }
+
+  take(max: number): { events: KernelEvent[]; dropped: number } {
+    const dropped = this.dropped;
+    this.dropped = 0;
+    return { events: this.#queue.take(max), dropped };
+  }
+
+  /** Resolves when an event is queued, the subscription ends, `signal` aborts, or after `timeoutMs`. */
+  wait(timeoutMs: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#waiters.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** The subscription ended: wake every waiting POLL_EVENTS. */
+  end(): void {
+    for (const wake of [...this.#waiters]) wake();
+    this.sinks.clear();
+  }
+
+  #drop(): void {
+    this.dropped++;
+    this.droppedTotal++;
+  }
+}
+
+export interface PollResult {
+  events: KernelEvent[];
+  count: number;
+  dropped: number;
+}
+
+export class EventSubscriptions {
+  readonly #queueSize: number;
+  readonly #byAgent = new Map<number, Subscription>();
+  readonly #byType = new Map<SubscribableType, Set<Subscription>>();
+  readonly #bus: EventBus;
+  /** Set only while EMIT's event is routed: the emitter, when it asked not to get its own event. */
+  #exclude: number | null = null;
+  #lastRouted = { id: 0, deliveredTo: 0 };
+
+  constructor(deps: { bus: EventBus; registry: AgentRegistry; queueSize?: number }) {
+    this.#queueSize = deps.queueSize ?? DEFAULT_EVENT_QUEUE_SIZE;
+    this.#bus = deps.bus;
+    deps.bus.on((event) => this.#route(event));
+    deps.registry.onRemove((record) => this.remove(record.id));
+  }
+
+  /** Agents with a subscription. */
+  get size(): number {
+    return this.#byAgent.size;
+  }
+
+  /** Entries in the type index (agent × type); 0 once every subscriber is gone. */
+  get indexed(): number {
+    let entries = 0;
+    for (const set of this.#byType.values()) entries += set.size;
+    return entries;
+  }
+
+  get(agentId: number): Subscription | undefined {
+    return this.#byAgent.get(agentId);
+  }
+
+  /**
+   * Adds types to the agent's subscription; `filter` applies to these types (replacing
+   * their earlier filter). `sink`: push to this connection instead of queueing, until `closed`.
+   * Returns every type the agent is now subscribed to.
+   */
+  subscribe(
+    agentId: number,
+    types: readonly SubscribableType[],
+    filter: EventFilter | undefined,
+    sink?: { push: EventPush; closed: AbortSignal },
+  ): SubscribableType[] {
+    let subscription = this.#byAgent.get(agentId);
+    if (!subscription) {
+      subscription = new Subscription(agentId, this.#queueSize);
+      this.#byAgent.set(agentId, subscription);
+    }
+    const hasFilter = filter !== undefined && (filter.agent_id !== undefined || filter.source_agent_id !== undefined);
+    for (const type of types) {
+      subscription.types.set(type, hasFilter ? { ...filter } : null);
+      let set = this.#byType.get(type);
+      if (!set) {
+        set = new Set();
+        this.#byType.set(type, set);
+      }
+      set.add(subscription);
+    }
+    if (sink && !sink.closed.aborted && !subscription.sinks.has(sink.push)) {
+      const owner = subscription;
+      owner.sinks.add(sink.push);
+      sink.closed.addEventListener('abort', () => owner.sinks.delete(sink.push), { once: true });
+    }
+    return [...subscription.types.keys()];
+  }
+
+  /** Removes types (all of them when `types` is 'all'); a subscription left with none ends, queue and all. */
+  unsubscribe(
+    agentId: number,
+    types: readonly SubscribableType[] | 'all',
+  ): { unsubscribed: SubscribableType[]; subscribed: SubscribableType[] } {
+    const subscription = this.#byAgent.get(agentId);
+    if (!subscription) return { unsubscribed: [], subscribed: [] };
+    const wanted = types === 'all' ? [...subscription.types.keys()] : types;
+    const unsubscribed: SubscribableType[] = [];
+    for (const type of wanted) {
+      if (!subscription.types.delete(type)) continue;
+      unsubscribed.push(type);
+      this.#unindex(type, subscription);
+    }
+    if (subscription.types.size === 0) this.remove(agentId);
+    return { unsubscribed, subscribed: [...subscription.types.keys()] };
+  }
+
+  /** Queued events, waiting up to `waitMs` for the first; undefined when the agent has no subscription. */
+  async poll(agentId: number, max: number, waitMs: number, signal: AbortSignal): Promise<PollResult | undefined> {
+    const subscription = this.#byAgent.get(agentId);
+    if (!subscription) return undefined;
+    const deadline = Date.now() + waitMs;
+    // Another poller of the same agent may take what woke us: wait again until the deadline.
+    while (subscription.pending === 0 && !signal.aborted && this.#byAgent.get(agentId) === subscription) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await subscription.wait(left, signal);
+    }
+    const { events, dropped } = subscription.take(max);
+    return { events, count: events.length, dropped };
+  }
+
+  /** Emits on the bus as `source`; returns the event and how many subscribers got it. */
+  emit(source: number, type: EventType, data: Record<string, unknown>, includeSelf: boolean): { event: KernelEvent; deliveredTo: number } {
+    this.#exclude = includeSelf ? null : source;
+    try {
+      const event = this.#bus.emit(type, data, source);
+      return { event, deliveredTo: this.#lastRouted.id === event.id ? this.#lastRouted.deliveredTo : 0 };
+    } finally {
+      this.#exclude = null;
+    }
+  }
+
+  /** The agent ended: its subscription, queue and waiters go. */
+  remove(agentId: number): void {
+    const subscription = this.#byAgent.get(agentId);
+    if (!subscription) return;
+    this.#byAgent.delete(agentId);
+    for (const type of subscription.types.keys()) this.#unindex(type, subscription);
+    subscription.types.clear();
+    subscription.end();
+  }
+
+  #unindex(type: SubscribableType, subscription: Subscription): void {
+    const set = this.#byType.get(type);
+    if (!set) return;
+    set.delete(subscription);
+    if (set.size === 0) this.#byType.delete(type);
+  }
+
+  #route(event: KernelEvent): void {
+    let deliveredTo = 0;
+    const exact = this.#byType.get(event.type);
+    const any = this.#byType.get('*');
+    if (exact) {
+      for (const subscription of exact) {
+        if (subscription.agentId === this.#exclude || !subscription.accepts(event, event.type)) continue;
+        subscription.deliver(event);
+        deliveredTo++;
+      }
+    }
+    if (any) {
+      for (const subscription of any) {
+        // A type named explicitly is judged by its own filter, above.
+        if (exact?.has(subscription) || subscription.agentId === this.#exclude || !subscription.accepts(event, '*')) continue;
+        subscription.deliver(event);
+        deliveredTo++;
+      }
+    }
+    this.#lastRouted = { id: event.id, deliveredTo };
+  }
+}
