@@ -144,7 +144,9 @@ export class EventSubscriptions {
   readonly #bus: EventBus;
   /** Set only while EMIT's event is routed: the emitter, when it asked not to get its own event. */
   #exclude: number | null = null;
-  #lastRouted = { id: 0, deliveredTo: 0 };
+  /** What the last routed event reached, read back by `emit`. */
+  #lastRoutedId = 0;
+  #lastDeliveredTo = 0;
 
   constructor(deps: { bus: EventBus; registry: AgentRegistry; queueSize?: number }) {
     this.#queueSize = deps.queueSize ?? DEFAULT_EVENT_QUEUE_SIZE;
@@ -241,7 +243,7 @@ export class EventSubscriptions {
     this.#exclude = includeSelf ? null : source;
     try {
       const event = this.#bus.emit(type, data, source);
-      return { event, deliveredTo: this.#lastRouted.id === event.id ? this.#lastRouted.deliveredTo : 0 };
+      return { event, deliveredTo: this.#lastRoutedId === event.id ? this.#lastDeliveredTo : 0 };
     } finally {
       this.#exclude = null;
     }
@@ -283,6 +285,7 @@ export class EventSubscriptions {
         deliveredTo++;
       }
     }
-    this.#lastRouted = { id: event.id, deliveredTo };
+    this.#lastRoutedId = event.id;
+    this.#lastDeliveredTo = deliveredTo;
   }
 }

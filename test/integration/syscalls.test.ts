@@ -103,6 +103,7 @@ describe('HELLO', () => {
     expect(reply.level).toBe('standard');
     expect(reply.admin).toBe(false);
     expect([...reply.features].sort()).toEqual([
+      'EMIT',
       'EXEC',
       'EXIT',
       'HELLO',
@@ -111,10 +112,13 @@ describe('HELLO', () => {
       'LOGS',
       'NOOP',
       'PAUSE',
+      'POLL_EVENTS',
       'READ',
       'RESUME',
       'SPAWN',
+      'SUBSCRIBE',
       'TREE',
+      'UNSUBSCRIBE',
       'WRITE',
     ]);
     expect(reply.limits).toEqual({
