@@ -55,6 +55,8 @@ export class AgentRegistry {
   #nextId = 1;
   readonly #agents = new Map<number, AgentRecord>();
   readonly #names = new Map<string, number>();
+  /** A name REGISTERed by a supervised agent that keeps its spawn name too: agent id → name. */
+  readonly #aliases = new Map<number, string>();
   /** One-use tokens handed to spawned processes: token → agent id. */
   readonly #tokens = new Map<string, number>();
   readonly #removeListeners = new Set<(record: AgentRecord) => void>();
@@ -99,6 +101,34 @@ export class AgentRegistry {
     return undefined;
   }
 
+  /**
+   * REGISTER: reserves `name` for the live agent `id` until it ends for good (a spawned
+   * agent keeps its id across restarts, so its name stays). CONFLICT when another live
+   * agent holds the name. A client's earlier name is released; a supervised agent keeps
+   * its spawn name and answers to this one as well (its previous REGISTERed name is released).
+   */
+  register(id: number, name: string): AgentRecord {
+    const record = this.#agents.get(id);
+    if (!record) throw new KernelError('NOT_FOUND', `agent ${id} has ended`);
+    const holder = this.#names.get(name) ?? this.#findUnreserved(name);
+    if (holder !== undefined && holder !== id) {
+      throw new KernelError('CONFLICT', `REGISTER: the name "${name}" is taken by agent ${holder} (released when it ends)`);
+    }
+    if (record.name === name || this.#aliases.get(id) === name) {
+      this.#names.set(name, id);
+      return record;
+    }
+    if (record.kind === 'client' || record.name === null) {
+      if (record.name !== null && this.#names.get(record.name) === id) this.#names.delete(record.name);
+      record.name = name;
+    } else {
+      this.#releaseAlias(id);
+      this.#aliases.set(id, name);
+    }
+    this.#names.set(name, id);
+    return record;
+  }
+
   /** A fresh one-use token for the agent's next process; earlier ones stop working. */
   issueToken(id: number): string {
     this.revokeTokens(id);
@@ -125,6 +155,7 @@ export class AgentRegistry {
     if (!record) return undefined;
     this.#agents.delete(id);
     if (record.name !== null && this.#names.get(record.name) === id) this.#names.delete(record.name);
+    this.#releaseAlias(id);
     this.revokeTokens(id);
     for (const listener of this.#removeListeners) listener(record);
     return record;
@@ -134,6 +165,19 @@ export class AgentRegistry {
   onRemove(listener: (record: AgentRecord) => void): () => void {
     this.#removeListeners.add(listener);
     return () => this.#removeListeners.delete(listener);
+  }
+
+  #releaseAlias(id: number): void {
+    const alias = this.#aliases.get(id);
+    if (alias === undefined) return;
+    this.#aliases.delete(id);
+    if (this.#names.get(alias) === id) this.#names.delete(alias);
+  }
+
+  /** A live agent that carries `name` without having reserved it (a client's HELLO name). */
+  #findUnreserved(name: string): number | undefined {
+    for (const record of this.#agents.values()) if (record.name === name) return record.id;
+    return undefined;
   }
 
   /** True when `ancestorId` spawned `id`, directly or through its descendants. */

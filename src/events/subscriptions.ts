@@ -144,6 +144,8 @@ export class EventSubscriptions {
   readonly #bus: EventBus;
   /** Set only while EMIT's event is routed: the emitter, when it asked not to get its own event. */
   #exclude: number | null = null;
+  /** Set only while `publish` routes an event meant for one agent: every other subscriber is skipped. */
+  #audience: number | null = null;
   /** What the last routed event reached, read back by `emit`. */
   #lastRoutedId = 0;
   #lastDeliveredTo = 0;
@@ -249,6 +251,19 @@ export class EventSubscriptions {
     }
   }
 
+  /**
+   * Emits on the bus; with an `audience` (an agent id) only that agent's subscription gets
+   * it (STATE_CHANGED of an agent-scope key). Other bus listeners still see every event.
+   */
+  publish(audience: number | null, type: EventType, data: Record<string, unknown>, source: number | null): KernelEvent {
+    this.#audience = audience;
+    try {
+      return this.#bus.emit(type, data, source);
+    } finally {
+      this.#audience = null;
+    }
+  }
+
   /** The agent ended: its subscription, queue and waiters go. */
   remove(agentId: number): void {
     const subscription = this.#byAgent.get(agentId);
@@ -266,13 +281,17 @@ export class EventSubscriptions {
     if (set.size === 0) this.#byType.delete(type);
   }
 
+  #skips(subscription: Subscription): boolean {
+    return subscription.agentId === this.#exclude || (this.#audience !== null && subscription.agentId !== this.#audience);
+  }
+
   #route(event: KernelEvent): void {
     let deliveredTo = 0;
     const exact = this.#byType.get(event.type);
     const any = this.#byType.get('*');
     if (exact) {
       for (const subscription of exact) {
-        if (subscription.agentId === this.#exclude || !subscription.accepts(event, event.type)) continue;
+        if (this.#skips(subscription) || !subscription.accepts(event, event.type)) continue;
         subscription.deliver(event);
         deliveredTo++;
       }
@@ -280,7 +299,7 @@ export class EventSubscriptions {
     if (any) {
       for (const subscription of any) {
         // A type named explicitly is judged by its own filter, above.
-        if (exact?.has(subscription) || subscription.agentId === this.#exclude || !subscription.accepts(event, '*')) continue;
+        if (exact?.has(subscription) || this.#skips(subscription) || !subscription.accepts(event, '*')) continue;
         subscription.deliver(event);
         deliveredTo++;
       }

@@ -13,12 +13,14 @@ import { type AgentRecord, AgentRegistry } from '../agents/registry.js';
 import { AgentSpawner } from '../agents/spawner.js';
 import { EventSubscriptions } from '../events/subscriptions.js';
 import { InspectionHub } from '../inspection/hub.js';
+import { Mailboxes } from '../ipc/mailboxes.js';
 import { TOP_SUPERVISORS } from '../machines/kernel.machine.js';
 import { hardStop } from '../machines/supervisor.machine.js';
 import type { Level } from '../protocol/schemas/permissions.js';
 import { PRESETS } from '../protocol/schemas/permissions.js';
 import { AgentOSClient } from '../sdk/client.js';
 import { InProcessTransport } from '../sdk/inprocess-transport.js';
+import { StateStore } from '../state/store.js';
 import { SYSCALLS } from '../syscalls/index.js';
 import type { TransportContext } from '../transports/connection-port.js';
 import { InProcessConnection } from '../transports/inprocess.js';
@@ -49,6 +51,8 @@ export interface Kernel {
   readonly events: EventBus;
   /** Event subscriptions and their queues (SUBSCRIBE, POLL_EVENTS). */
   readonly subscriptions: EventSubscriptions;
+  /** Every agent's mailbox (SEND, RECV, BROADCAST). */
+  readonly mailboxes: Mailboxes;
   /** Every live agent: connected clients and supervised agents. */
   agents(): AgentRecord[];
   /** An in-process connection for code in the kernel's process; `level` defaults to the kernel's. */
@@ -82,6 +86,16 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
   const registry = new AgentRegistry();
   const events = new EventBus(log);
   const subscriptions = new EventSubscriptions({ bus: events, registry, queueSize: options.eventQueueSize });
+  const state = new StateStore({
+    dataDir: options.dataDir,
+    registry,
+    subscriptions,
+    maxValueBytes: options.stateMaxValueBytes,
+    maxKeysPerAgent: options.stateMaxKeysPerAgent,
+    maxSharedKeys: options.stateMaxSharedKeys,
+    sweepIntervalMs: options.stateSweepIntervalMs,
+  });
+  const mailboxes = new Mailboxes({ registry, bus: events, size: options.mailboxSize });
   // Sees every XState event of the systems it tracks, and only while someone listens.
   const inspection = new InspectionHub();
   const cwd = process.cwd();
@@ -117,6 +131,8 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     agents: registry,
     events,
     subscriptions,
+    mailboxes,
+    state,
     adminToken,
     spawner,
     supervision,
@@ -154,6 +170,8 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
         for (const [, supervisor] of topSupervisors()) hardStop(supervisor);
         await Promise.all([web?.close(options.shutdownTimeoutMs), unix?.close(options.shutdownTimeoutMs)]);
         await Promise.all([pool.close(), launcher.close()]);
+        // After the doors: no syscall can reach the store any more. The session scope ends here.
+        state.close();
       },
     },
     supervision.supervisorMachine,
@@ -216,6 +234,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
   if (started.value !== 'running') {
     const error = (started.context.error && new Error(started.context.error)) || new Error('the kernel failed to start');
     error.name = 'StartupError';
+    state.close();
     throw error;
   }
   for (const [, supervisor] of topSupervisors()) supervision.watch(supervisor);
@@ -231,6 +250,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     inspection,
     events,
     subscriptions,
+    mailboxes,
     agents: () => [...registry],
     connect({ name, level } = {}) {
       const connection = new InProcessConnection(transportContext);

@@ -80,6 +80,14 @@ export const KernelOptions = z
     allowDegradedIsolation: z.boolean().default(false),
     /** Events one subscriber's queue holds for POLL_EVENTS; beyond it the oldest are dropped (and counted). */
     eventQueueSize: positiveInt('eventQueueSize').default(1000),
+    /** Messages one agent's mailbox holds until RECV; a SEND to a full one answers QUOTA_EXCEEDED. */
+    mailboxSize: positiveInt('mailboxSize').default(1000),
+    /** The state store: JSON bytes of one value, agent-scope keys per agent, keys of the global (and of the session) scope. */
+    stateMaxValueBytes: positiveInt('stateMaxValueBytes').default(64 * 1024),
+    stateMaxKeysPerAgent: positiveInt('stateMaxKeysPerAgent').default(10_000),
+    stateMaxSharedKeys: positiveInt('stateMaxSharedKeys').default(100_000),
+    /** Period of the state store's active expiry sweep (TTL). */
+    stateSweepIntervalMs: positiveInt('stateSweepIntervalMs').default(1000),
     /** How long shutdown waits for connections and work to finish before forcing them. */
     shutdownTimeoutMs: positiveInt('shutdownTimeoutMs').default(5_000),
   })

@@ -10,7 +10,9 @@ import type { SupervisionRuntime } from '../actors/supervision-runtime.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { AgentSpawner } from '../agents/spawner.js';
 import type { EventSubscriptions } from '../events/subscriptions.js';
+import type { Mailboxes } from '../ipc/mailboxes.js';
 import type { OpName } from '../protocol/opcodes.js';
+import type { StateStore } from '../state/store.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { EventBus } from './events.js';
 import type { Logger } from './logger.js';
@@ -26,6 +28,10 @@ export interface KernelServices {
   readonly events: EventBus;
   /** Who is subscribed to which events, and their queues (SUBSCRIBE to EMIT). */
   readonly subscriptions: EventSubscriptions;
+  /** Every agent's mailbox (SEND, RECV, BROADCAST). */
+  readonly mailboxes: Mailboxes;
+  /** Keys and values of STORE to INCR (global, agent and session scopes). */
+  readonly state: StateStore;
   /** The secret of `<data-dir>/admin.token`; null when none was written. */
   readonly adminToken: string | null;
   readonly kernelVersion: string;

@@ -4,7 +4,9 @@ import { kill, list, logs, pause, resume, spawn, tree } from './agents.js';
 import { exit, hello, noop } from './core.js';
 import { emit, pollEvents, subscribe, unsubscribe } from './events.js';
 import { read, write } from './files.js';
+import { broadcast, recv, register, send } from './ipc.js';
 import { execSyscall } from './process.js';
+import { cas, deleteKey, fetch, incr, keys, store } from './state.js';
 
 export const SYSCALLS: readonly SyscallDefinition[] = [
   noop,
@@ -20,6 +22,16 @@ export const SYSCALLS: readonly SyscallDefinition[] = [
   resume,
   logs,
   tree,
+  send,
+  recv,
+  broadcast,
+  register,
+  store,
+  fetch,
+  deleteKey,
+  keys,
+  cas,
+  incr,
   subscribe,
   unsubscribe,
   pollEvents,

@@ -103,10 +103,16 @@ describe('HELLO', () => {
     expect(reply.level).toBe('standard');
     expect(reply.admin).toBe(false);
     expect([...reply.features].sort()).toEqual([
+      'BROADCAST',
+      'CAS',
+      'DELETE',
       'EMIT',
       'EXEC',
       'EXIT',
+      'FETCH',
       'HELLO',
+      'INCR',
+      'KEYS',
       'KILL',
       'LIST',
       'LOGS',
@@ -114,8 +120,12 @@ describe('HELLO', () => {
       'PAUSE',
       'POLL_EVENTS',
       'READ',
+      'RECV',
+      'REGISTER',
       'RESUME',
+      'SEND',
       'SPAWN',
+      'STORE',
       'SUBSCRIBE',
       'TREE',
       'UNSUBSCRIBE',
@@ -507,12 +517,12 @@ describe('errors common to every opcode', () => {
     expect((await c.call(Op.HELLO, {})).success).toBe(true);
   });
 
-  it('answers a known but unbuilt opcode (HTTP, THINK, STORE) with UNSUPPORTED_OPCODE naming it', async () => {
+  it('answers a known but unbuilt opcode (HTTP, THINK, DOWNLOAD) with UNSUPPORTED_OPCODE naming it', async () => {
     const c = await raw();
     for (const [code, name] of [
       [Op.HTTP, 'HTTP'],
       [Op.THINK, 'THINK'],
-      [Op.STORE, 'STORE'],
+      [Op.DOWNLOAD, 'DOWNLOAD'],
     ] as const) {
       c.send(code, { url: 'http://127.0.0.1/', prompt: 'z', key: 'k', value: 1 });
       const frame = await c.frame();

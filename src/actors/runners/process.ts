@@ -30,6 +30,23 @@ export interface ProcessRunnerDeps {
 
 const BASE_ENV = baseEnvironment();
 
+/** How long an exit report waits for the killed rest of the agent's process group. */
+const GROUP_GONE_MS = 1_000;
+
+/** Resolves when no process is left in group `pgid` (signal 0 finds none), or after `timeoutMs`. */
+async function groupGone(pgid: number | undefined, timeoutMs: number): Promise<void> {
+  if (pgid === undefined) return;
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 1; Date.now() < deadline; delay = Math.min(delay * 2, 50)) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
 export function processRunner(deps: ProcessRunnerDeps): Runner<ProcessLaunch> {
   return ({ input, sendBack, receive }) => {
     const launch = input.launch;
@@ -121,8 +138,12 @@ export function processRunner(deps: ProcessRunnerDeps): Runner<ProcessLaunch> {
             },
             closed: () => {
               output?.flush();
-              if (exited) report(exited.code, exited.signal);
-              else report(null, null, failed ?? 'the process ended without an exit status');
+              // Report once the rest of the group (sent SIGKILL at exit) is gone too, so a KILL's
+              // reply or a restart never overlaps what the old run started.
+              void groupGone(target ?? pid, GROUP_GONE_MS).then(() => {
+                if (exited) report(exited.code, exited.signal);
+                else report(null, null, failed ?? 'the process ended without an exit status');
+              });
             },
           },
         );

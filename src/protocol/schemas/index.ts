@@ -3,6 +3,7 @@ export * from './common.js';
 export * from './core.js';
 export * from './events.js';
 export * from './files.js';
+export * from './ipc.js';
 export * from './isolation.js';
 export * from './limits.js';
 export * from './permissions.js';

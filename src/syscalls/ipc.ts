@@ -1,0 +1,53 @@
+/** SEND, RECV, BROADCAST and REGISTER: messages between agents (protocol.md §5). */
+import { defineSyscall } from '../kernel/syscall.js';
+import { KernelError } from '../protocol/errors.js';
+import { BroadcastRequest, MAX_MESSAGE_BYTES, RecvRequest, RegisterRequest, SendRequest } from '../protocol/schemas/ipc.js';
+
+/** A message may sit in a mailbox (in every one, for BROADCAST) until RECV: its size is bounded. */
+function checkSize(op: string, message: unknown): void {
+  const size = Buffer.byteLength(JSON.stringify(message) ?? '');
+  if (size > MAX_MESSAGE_BYTES) {
+    throw new KernelError('INVALID_REQUEST', `${op}: message is ${size} bytes of JSON; at most ${MAX_MESSAGE_BYTES} are allowed`, {
+      field: 'message',
+    });
+  }
+}
+
+export const send = defineSyscall({
+  name: 'SEND',
+  request: SendRequest,
+  handle: (request, session, kernel) => {
+    checkSize('SEND', request.message);
+    const to = kernel.mailboxes.resolve(request);
+    const message = kernel.mailboxes.deliver(session.agent, to, request.message, request.reply_to);
+    return { success: true as const, delivered_to: to.id, message_id: message.id };
+  },
+});
+
+export const recv = defineSyscall({
+  name: 'RECV',
+  request: RecvRequest,
+  handle: async (request, session, kernel) => {
+    const messages = await kernel.mailboxes.recv(session.agent.id, request.max, request.wait_ms, session.closed);
+    return { success: true as const, messages, count: messages.length };
+  },
+});
+
+export const broadcast = defineSyscall({
+  name: 'BROADCAST',
+  request: BroadcastRequest,
+  handle: (request, session, kernel) => {
+    checkSize('BROADCAST', request.message);
+    const { delivered, full } = kernel.mailboxes.broadcast(session.agent, request.message, request.include_self);
+    return { success: true as const, delivered_count: delivered, full };
+  },
+});
+
+export const register = defineSyscall({
+  name: 'REGISTER',
+  request: RegisterRequest,
+  handle: (request, session, kernel) => {
+    const record = kernel.agents.register(session.agent.id, request.name);
+    return { success: true as const, agent_id: record.id, name: request.name };
+  },
+});
