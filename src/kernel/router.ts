@@ -146,7 +146,13 @@ export class Router {
       return errorReply(error.code, error.message, error.details);
     }
     session.agent.counters.failed++;
-    if (error instanceof KernelError) return errorReply(error.code, error.message, error.details);
+    if (error instanceof KernelError) {
+      // Every refusal for a limit (a full mailbox, too many keys, a value too large) is an event at its source.
+      if (error.code === 'QUOTA_EXCEEDED') {
+        this.#kernel.events.emit('QUOTA_EXCEEDED', { agent_id: session.agent.id, op: info.name, reason: error.message }, session.agent.id);
+      }
+      return errorReply(error.code, error.message, error.details);
+    }
     const incident = ++this.#incidents;
     this.#log.error({ err: error, incident, agent_id: session.agent.id, op: info.name }, 'syscall handler failed');
     return errorReply('INTERNAL', `internal error in ${info.name} (incident ${incident}); the kernel log has the details`);
