@@ -6,11 +6,15 @@
  * One EventBus listener routes every event through an index type → subscriptions, so
  * the cost of an event grows with its own subscribers only. A subscription ends with its
  * agent (the registry's removal: a client's disconnect, a supervised agent's end).
+ *
+ * FILE_CHANGED comes from the file watchers owned here: a subscription to it holds one
+ * watcher reference (its glob's directory) and gets only the paths its glob matches.
  */
 import type { AgentRegistry } from '../agents/registry.js';
 import type { EventBus } from '../kernel/events.js';
 import type { EventPush } from '../kernel/session.js';
 import type { EventFilter, EventType, KernelEvent, SubscribableType } from '../protocol/schemas/events.js';
+import { FileWatchers, type FileWatchLimits } from './file-watch.js';
 
 export const DEFAULT_EVENT_QUEUE_SIZE = 1000;
 
@@ -62,6 +66,8 @@ export class Subscription {
   readonly types = new Map<SubscribableType, EventFilter | null>();
   /** Connections that get events pushed instead of queued (WebSocket clients). */
   readonly sinks = new Set<EventPush>();
+  /** FILE_CHANGED: the glob of `filter.path` and the release of its watcher reference. */
+  #fileWatch: { glob: RegExp; release: () => void } | null = null;
   readonly #queue: EventQueue;
   readonly #waiters = new Set<() => void>();
   /** Events lost since the last POLL_EVENTS: evicted from a full queue, or refused by a slow push. */
@@ -79,6 +85,11 @@ export class Subscription {
 
   /** Whether the filter of `key` lets the event through. */
   accepts(event: KernelEvent, key: SubscribableType): boolean {
+    // File events only reach a FILE_CHANGED subscription whose glob matches, never "*".
+    if (event.type === 'FILE_CHANGED') {
+      const path = event.data.path;
+      if (key !== 'FILE_CHANGED' || typeof path !== 'string' || !this.#fileWatch?.glob.test(path)) return false;
+    }
     const filter = this.types.get(key);
     if (!filter) return true;
     if (filter.agent_id !== undefined && event.data.agent_id !== filter.agent_id) return false;
@@ -119,6 +130,12 @@ export class Subscription {
     });
   }
 
+  /** Sets (or with null, clears) the FILE_CHANGED glob, releasing the watcher of the one it replaces. */
+  watchFiles(watch: { glob: RegExp; release: () => void } | null): void {
+    this.#fileWatch?.release();
+    this.#fileWatch = watch;
+  }
+
   /** The subscription ended: wake every waiting POLL_EVENTS. */
   end(): void {
     for (const wake of [...this.#waiters]) wake();
@@ -142,6 +159,8 @@ export class EventSubscriptions {
   readonly #byAgent = new Map<number, Subscription>();
   readonly #byType = new Map<SubscribableType, Set<Subscription>>();
   readonly #bus: EventBus;
+  /** Recursive directory watchers behind FILE_CHANGED, shared across subscriptions. */
+  readonly files: FileWatchers;
   /** Set only while EMIT's event is routed: the emitter, when it asked not to get its own event. */
   #exclude: number | null = null;
   /** Set only while `publish` routes an event meant for one agent: every other subscriber is skipped. */
@@ -150,9 +169,10 @@ export class EventSubscriptions {
   #lastRoutedId = 0;
   #lastDeliveredTo = 0;
 
-  constructor(deps: { bus: EventBus; registry: AgentRegistry; queueSize?: number }) {
+  constructor(deps: { bus: EventBus; registry: AgentRegistry; queueSize?: number; fileWatch?: Partial<FileWatchLimits> }) {
     this.#queueSize = deps.queueSize ?? DEFAULT_EVENT_QUEUE_SIZE;
     this.#bus = deps.bus;
+    this.files = new FileWatchers((path, change) => this.#bus.emit('FILE_CHANGED', { path, change }, null), deps.fileWatch);
     deps.bus.on((event) => this.#route(event));
     deps.registry.onRemove((record) => this.remove(record.id));
   }
@@ -169,6 +189,11 @@ export class EventSubscriptions {
     return entries;
   }
 
+  /** Open file watchers (one per distinct watched directory); 0 once no FILE_CHANGED subscription is left. */
+  get watchers(): number {
+    return this.files.count;
+  }
+
   get(agentId: number): Subscription | undefined {
     return this.#byAgent.get(agentId);
   }
@@ -176,6 +201,7 @@ export class EventSubscriptions {
   /**
    * Adds types to the agent's subscription; `filter` applies to these types (replacing
    * their earlier filter). `sink`: push to this connection instead of queueing, until `closed`.
+   * `watch`: for FILE_CHANGED, its glob and watcher reference (owned by the subscription from here on).
    * Returns every type the agent is now subscribed to.
    */
   subscribe(
@@ -183,13 +209,17 @@ export class EventSubscriptions {
     types: readonly SubscribableType[],
     filter: EventFilter | undefined,
     sink?: { push: EventPush; closed: AbortSignal },
+    watch?: { glob: RegExp; release: () => void },
   ): SubscribableType[] {
     let subscription = this.#byAgent.get(agentId);
     if (!subscription) {
       subscription = new Subscription(agentId, this.#queueSize);
       this.#byAgent.set(agentId, subscription);
     }
-    const hasFilter = filter !== undefined && (filter.agent_id !== undefined || filter.source_agent_id !== undefined);
+    const hasFilter =
+      filter !== undefined && (filter.agent_id !== undefined || filter.source_agent_id !== undefined || filter.path !== undefined);
+    if (watch && types.includes('FILE_CHANGED')) subscription.watchFiles(watch);
+    else watch?.release();
     for (const type of types) {
       subscription.types.set(type, hasFilter ? { ...filter } : null);
       let set = this.#byType.get(type);
@@ -264,6 +294,11 @@ export class EventSubscriptions {
     }
   }
 
+  /** Kernel shutdown: every file watcher closes. */
+  close(): void {
+    this.files.close();
+  }
+
   /** The agent ended: its subscription, queue and waiters go. */
   remove(agentId: number): void {
     const subscription = this.#byAgent.get(agentId);
@@ -275,6 +310,7 @@ export class EventSubscriptions {
   }
 
   #unindex(type: SubscribableType, subscription: Subscription): void {
+    if (type === 'FILE_CHANGED') subscription.watchFiles(null);
     const set = this.#byType.get(type);
     if (!set) return;
     set.delete(subscription);

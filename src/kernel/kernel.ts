@@ -172,6 +172,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
         await Promise.all([pool.close(), launcher.close()]);
         // After the doors: no syscall can reach the store any more. The session scope ends here.
         state.close();
+        subscriptions.close();
       },
     },
     supervision.supervisorMachine,

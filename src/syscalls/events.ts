@@ -1,4 +1,7 @@
 /** SUBSCRIBE, UNSUBSCRIBE, POLL_EVENTS and EMIT: the kernel's events (protocol.md §5, §7). */
+import { isAbsolute, resolve } from 'node:path';
+import { globToRegExp, staticPrefix } from '../events/glob.js';
+import { denialReason } from '../kernel/permissions.js';
 import { defineSyscall } from '../kernel/syscall.js';
 import { KernelError } from '../protocol/errors.js';
 import {
@@ -16,19 +19,63 @@ const KERNEL_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES.filter((type) => t
 export const subscribe = defineSyscall({
   name: 'SUBSCRIBE',
   request: SubscribeRequest,
-  handle: (request, session, kernel) => {
-    if (request.event_types.includes('FILE_CHANGED')) {
+  handle: async (request, session, kernel) => {
+    const sink = request.push && session.push ? { push: session.push, closed: session.closed } : undefined;
+    const glob = fileGlob(request.event_types, request.filter?.path, session.agent.cwd);
+    if (glob === undefined) {
+      const subscribed = kernel.subscriptions.subscribe(session.agent.id, request.event_types, request.filter, sink);
+      return { success: true as const, subscribed, push: sink !== undefined };
+    }
+    const reason = denialReason(session.agent, 'read');
+    if (reason !== undefined) {
       throw new KernelError(
-        'INVALID_REQUEST',
-        'SUBSCRIBE: FILE_CHANGED needs file watching, which this kernel does not have yet; the other event types work',
-        { field: 'event_types' },
+        'PERMISSION_DENIED',
+        `SUBSCRIBE FILE_CHANGED denied: agent ${session.agent.id} at level "${session.agent.level}" ${reason}`,
       );
     }
-    const sink = request.push && session.push ? { push: session.push, closed: session.closed } : undefined;
-    const subscribed = kernel.subscriptions.subscribe(session.agent.id, request.event_types, request.filter, sink);
+    const release = await kernel.subscriptions.files.acquire(staticPrefix(glob));
+    // The agent may have ended while the watcher started: nothing must outlive it.
+    if (kernel.agents.get(session.agent.id) !== session.agent) {
+      release();
+      throw new KernelError('UNAVAILABLE', `SUBSCRIBE: agent ${session.agent.id} ended before its FILE_CHANGED watch began`);
+    }
+    const filter = { ...request.filter, path: glob };
+    const watch = { glob: globToRegExp(glob), release };
+    const subscribed = kernel.subscriptions.subscribe(session.agent.id, request.event_types, filter, sink, watch);
     return { success: true as const, subscribed, push: sink !== undefined };
   },
 });
+
+/** FILE_CHANGED's glob, absolute (resolved against the agent's cwd); undefined when not subscribing to it. */
+function fileGlob(types: readonly string[], path: string | undefined, cwd: string): string | undefined {
+  const wantsFiles = types.includes('FILE_CHANGED');
+  if (path !== undefined && (!wantsFiles || types.length > 1)) {
+    throw new KernelError(
+      'INVALID_REQUEST',
+      'SUBSCRIBE: filter.path applies to FILE_CHANGED only; subscribe to other types in another request',
+      {
+        field: 'filter.path',
+      },
+    );
+  }
+  if (!wantsFiles) return undefined;
+  if (path === undefined) {
+    throw new KernelError(
+      'INVALID_REQUEST',
+      'SUBSCRIBE: FILE_CHANGED needs filter.path, a glob of the paths to watch (e.g. "/srv/data/**/*.json")',
+      {
+        field: 'filter.path',
+      },
+    );
+  }
+  const glob = resolve(cwd, path);
+  if (!isAbsolute(glob)) {
+    throw new KernelError('INVALID_REQUEST', `SUBSCRIBE: filter.path must be absolute after resolving against the cwd; got ${glob}`, {
+      field: 'filter.path',
+    });
+  }
+  return glob;
+}
 
 export const unsubscribe = defineSyscall({
   name: 'UNSUBSCRIBE',

@@ -80,15 +80,15 @@ describe('SUBSCRIBE and POLL_EVENTS', () => {
     expect(filtered.events.map((e) => e.data.agent_id)).toEqual([7]);
   });
 
-  it('refuses FILE_CHANGED (file watching is not built), unknown types, bad filters and polls without a subscription', async () => {
+  it('refuses FILE_CHANGED without filter.path, unknown types, bad filters and polls without a subscription', async () => {
     const c = await client();
     const fileChanged = await failure(c.call('SUBSCRIBE', { event_types: ['FILE_CHANGED'] }), 'INVALID_REQUEST');
-    expect(fileChanged.message).toContain('file watching');
+    expect(fileChanged.message).toContain('filter.path');
     await failure(c.call('SUBSCRIBE', { event_types: ['NOT_A_TYPE'] }), 'INVALID_REQUEST');
     await failure(c.call('SUBSCRIBE', { event_types: [] }), 'INVALID_REQUEST');
     await failure(c.call('SUBSCRIBE', {}), 'INVALID_REQUEST');
     const path = await failure(c.call('SUBSCRIBE', { event_types: ['CUSTOM'], filter: { path: '*.ts' } }), 'INVALID_REQUEST');
-    expect(path.message).toContain('file watching');
+    expect(path.message).toContain('FILE_CHANGED only');
     expect((await failure(c.call('POLL_EVENTS', {}), 'INVALID_REQUEST')).message).toContain('SUBSCRIBE first');
     await failure(c.call('POLL_EVENTS', { max: 1001 }), 'INVALID_REQUEST');
     await failure(c.call('POLL_EVENTS', { wait_ms: 60_001 }), 'INVALID_REQUEST');

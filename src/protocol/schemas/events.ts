@@ -37,17 +37,25 @@ export const SubscribableType = z.union([EventType, z.literal('*')], {
 });
 export type SubscribableType = z.infer<typeof SubscribableType>;
 
-/** Only events whose `data.agent_id` and/or `source_agent_id` match are delivered. */
+/**
+ * Only events whose `data.agent_id` and/or `source_agent_id` match are delivered.
+ * `path` (FILE_CHANGED only, and required for it): a glob of the paths to watch.
+ */
 export const EventFilter = z.strictObject(
   {
     agent_id: z.number().int().nonnegative().optional(),
     source_agent_id: z.number().int().nonnegative().optional(),
+    path: z
+      .string()
+      .min(1, 'expected filter.path: a non-empty glob')
+      .max(4096, 'expected filter.path of at most 4096 characters')
+      .optional(),
   },
   {
     error: (issue) =>
       issue.code === 'unrecognized_keys'
-        ? 'expected filter fields "agent_id" and/or "source_agent_id" only (a FILE_CHANGED "path" filter needs file watching, not built yet)'
-        : 'expected filter: an object with "agent_id" and/or "source_agent_id"',
+        ? 'expected filter fields "agent_id", "source_agent_id" and/or "path" only'
+        : 'expected filter: an object with "agent_id", "source_agent_id" and/or "path"',
   },
 );
 export type EventFilter = z.infer<typeof EventFilter>;
