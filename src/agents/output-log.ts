@@ -3,6 +3,7 @@
  * that floods its output costs at most `maxBytes` of kernel memory. Readers page with
  * sequence numbers and may wait for new lines (`agentos logs -f`).
  */
+import { Waiters } from '../kernel/waiters.js';
 
 export interface LogLine {
   seq: number;
@@ -23,7 +24,7 @@ export class OutputLog {
   /** Lines evicted to stay under the byte bound. */
   dropped = 0;
   readonly #partial = { stdout: '', stderr: '' };
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
 
   constructor(maxBytes = 256 * 1024) {
     this.#maxBytes = maxBytes;
@@ -74,18 +75,8 @@ export class OutputLog {
 
   /** Resolves when a line newer than `afterSeq` exists, or after `timeoutMs`. */
   waitFor(afterSeq: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.lastSeq > afterSeq || timeoutMs <= 0 || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.#waiters.add(done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
+    if (this.lastSeq > afterSeq) return Promise.resolve();
+    return this.#waiters.wait(timeoutMs, signal);
   }
 
   #push(stream: LogLine['stream'], raw: string): void {
@@ -102,6 +93,6 @@ export class OutputLog {
       this.#lines.splice(0, this.#head);
       this.#head = 0;
     }
-    for (const waiter of [...this.#waiters]) waiter();
+    this.#waiters.wakeAll();
   }
 }

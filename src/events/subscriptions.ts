@@ -13,6 +13,7 @@
 import type { AgentRegistry } from '../agents/registry.js';
 import type { EventBus } from '../kernel/events.js';
 import type { EventPush } from '../kernel/session.js';
+import { Waiters } from '../kernel/waiters.js';
 import type { EventFilter, EventType, KernelEvent, SubscribableType } from '../protocol/schemas/events.js';
 import { FileWatchers, type FileWatchLimits } from './file-watch.js';
 
@@ -69,7 +70,7 @@ export class Subscription {
   /** FILE_CHANGED: the glob of `filter.path` and the release of its watcher reference. */
   #fileWatch: { glob: RegExp; release: () => void } | null = null;
   readonly #queue: EventQueue;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
   /** Events lost since the last POLL_EVENTS: evicted from a full queue, or refused by a slow push. */
   dropped = 0;
   droppedTotal = 0;
@@ -105,7 +106,7 @@ export class Subscription {
       return;
     }
     if (this.#queue.push(event)) this.#drop();
-    for (const wake of this.#waiters) wake();
+    this.#waiters.wakeAll();
   }
 
   take(max: number): { events: KernelEvent[]; dropped: number } {
@@ -116,18 +117,7 @@ export class Subscription {
 
   /** Resolves when an event is queued, the subscription ends, `signal` aborts, or after `timeoutMs`. */
   wait(timeoutMs: number, signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.#waiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return this.#waiters.wait(timeoutMs, signal);
   }
 
   /** Sets (or with null, clears) the FILE_CHANGED glob, releasing the watcher of the one it replaces. */
@@ -138,7 +128,7 @@ export class Subscription {
 
   /** The subscription ended: wake every waiting POLL_EVENTS. */
   end(): void {
-    for (const wake of [...this.#waiters]) wake();
+    this.#waiters.wakeAll();
     this.sinks.clear();
   }
 

@@ -10,6 +10,7 @@
  */
 import type { AgentRecord, AgentRegistry } from '../agents/registry.js';
 import type { EventBus } from '../kernel/events.js';
+import { Waiters } from '../kernel/waiters.js';
 import { KernelError } from '../protocol/errors.js';
 import type { Message } from '../protocol/schemas/ipc.js';
 
@@ -22,7 +23,7 @@ export class Mailbox {
   readonly agentId: number;
   #items: Message[] = [];
   #head = 0;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
   /** Messages delivered into this mailbox over its life, and refused because it was full. */
   received = 0;
   refused = 0;
@@ -38,7 +39,7 @@ export class Mailbox {
   push(message: Message): void {
     this.#items.push(message);
     this.received++;
-    for (const wake of [...this.#waiters]) wake();
+    this.#waiters.wakeAll();
   }
 
   take(max: number): Message[] {
@@ -57,23 +58,12 @@ export class Mailbox {
 
   /** Resolves when a message arrives, the mailbox ends, `signal` aborts, or after `timeoutMs`. */
   wait(timeoutMs: number, signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.#waiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return this.#waiters.wait(timeoutMs, signal);
   }
 
   /** The agent ended: wake every waiting RECV and let the messages go. */
   end(): void {
-    for (const wake of [...this.#waiters]) wake();
+    this.#waiters.wakeAll();
     this.#items = [];
     this.#head = 0;
   }

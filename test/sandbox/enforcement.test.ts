@@ -23,7 +23,9 @@ const NO_CGROUPS: CgroupSupport = { v2: null, v1: {} };
 
 /** Allocates and touches `mib` MiB in 1 MiB steps, then says so. */
 const allocate = (mib: number) =>
-  node(`const keep = []; for (let i = 0; i < ${mib}; i++) keep.push(Buffer.alloc(1 << 20, 1)); console.log('allocated ${mib} MiB');`);
+  node(
+    `const keep = []; for (let i = 0; i < ${mib}; i++) keep.push(Buffer.alloc(1 << 20, 1)); process.stdout.write(['allocated ${mib} MiB'].join(' ') + '\\n');`,
+  );
 
 describe.runIf(has('memory'))('memory_bytes through a cgroup', () => {
   it('kills a sandboxed agent that allocates past the limit, and not one under it', async () => {
@@ -68,7 +70,7 @@ describe.runIf(has('cpu') && bwrap)('cpu_percent through a cgroup', () => {
     const busy = node(`const start = Date.now(), cpu0 = process.cpuUsage();
       while (Date.now() - start < 1500) {}
       const used = process.cpuUsage(cpu0), wall = Date.now() - start;
-      console.log(((used.user + used.system) / 1000 / wall).toFixed(3));`);
+      process.stdout.write([((used.user + used.system) / 1000 / wall).toFixed(3)].join(' ') + '\\n');`);
     const result = await run({ ...busy, limits: { cpu_percent: 10 } });
     // One-sided on purpose: a loaded machine can only make the share smaller.
     expect(Number(result.stdout.trim())).toBeLessThan(0.5);

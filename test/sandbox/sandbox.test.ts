@@ -83,7 +83,7 @@ describe.runIf(bwrap.ok)('bubblewrap sandbox (needs bwrap; .ci/run installs it)'
       const result = await run({
         ...node(
           `const fs = require('fs');
-           for (const p of process.argv.slice(1)) { try { fs.writeFileSync(p, 'x'); console.log(p, 'written'); } catch (e) { console.log(p, e.code); } }`,
+           for (const p of process.argv.slice(1)) { try { fs.writeFileSync(p, 'x'); process.stdout.write([p, 'written'].join(' ') + '\\n'); } catch (e) { process.stdout.write([p, e.code].join(' ') + '\\n'); } }`,
           join(host, 'file'),
           join(readable, 'file'),
           join(dir, 'under-host-tmp'),
@@ -119,8 +119,8 @@ describe.runIf(bwrap.ok)('bubblewrap sandbox (needs bwrap; .ci/run installs it)'
   });
 
   const connectTcp = `const s = require('net').connect(Number(process.argv[1]), '127.0.0.1');
-    s.on('data', (d) => { console.log('got', String(d)); s.destroy(); });
-    s.on('error', (e) => console.log('error', e.code));`;
+    s.on('data', (d) => { process.stdout.write(['got', String(d)].join(' ') + '\\n'); s.destroy(); });
+    s.on('error', (e) => process.stdout.write(['error', e.code].join(' ') + '\\n'));`;
 
   it('has no network when network is off: a TCP server on the host loopback is unreachable', async () => {
     const result = await run({ ...node(connectTcp, String(tcpPort)), socketPath, network: false });
@@ -140,9 +140,9 @@ describe.runIf(bwrap.ok)('bubblewrap sandbox (needs bwrap; .ci/run installs it)'
     const client = `const path = process.argv[1];
       const s = require('net').connect(path);
       s.on('connect', () => s.write('ping'));
-      s.on('data', (d) => console.log(String(d)));
-      s.on('error', (e) => console.log('error', e.code));
-      require('fs').readdir(require('path').dirname(path), (e, names) => console.log('dir', names ? names.join(',') : e.code));`;
+      s.on('data', (d) => process.stdout.write([String(d)].join(' ') + '\\n'));
+      s.on('error', (e) => process.stdout.write(['error', e.code].join(' ') + '\\n'));
+      require('fs').readdir(require('path').dirname(path), (e, names) => process.stdout.write(['dir', names ? names.join(',') : e.code].join(' ') + '\\n'));`;
     await writeFile(join(dir, 'kernel', 'secret.txt'), 'not for agents');
     const result = await run({ ...node(client, socketPath), socketPath, network: false });
     expect(result.stdout).toContain('echo:ping');
@@ -155,7 +155,7 @@ describe.runIf(bwrap.ok)('bubblewrap sandbox (needs bwrap; .ci/run installs it)'
     const scripts = join(dir, 'scripts');
     await mkdir(scripts);
     const script = join(scripts, 'agent.js');
-    await writeFile(script, "console.log('agent ran in', process.cwd(), 'socket', process.argv[2]);\n");
+    await writeFile(script, "process.stdout.write(['agent ran in', process.cwd(), 'socket', process.argv[2]].join(' ') + '\\n');\n");
     const result = await run({ command: process.execPath, args: [script, socketPath], cwd: scripts, socketPath }, {}, { cwd: scripts });
     expect(result.stderr).toBe('');
     expect(result.stdout.trim()).toBe(`agent ran in ${scripts} socket ${socketPath}`);
@@ -164,12 +164,15 @@ describe.runIf(bwrap.ok)('bubblewrap sandbox (needs bwrap; .ci/run installs it)'
   it('makes the files named in the launch readable without scriptPath (the runner passes interpreter, script, socket)', async () => {
     const scripts = join(dir, 'inferred');
     await mkdir(scripts);
-    await writeFile(join(scripts, 'agent.js'), "console.log('inferred', require('./helper.js'));\n");
+    await writeFile(join(scripts, 'agent.js'), "process.stdout.write(['inferred', require('./helper.js')].join(' ') + '\\n');\n");
     await writeFile(join(scripts, 'helper.js'), "module.exports = 'helper';\n");
     // A script sitting directly in the host /tmp: only that file is bound, the private /tmp stays private.
     const loose = join(tmpdir(), `agentos-sandbox-loose-${process.pid}.js`);
     const marker = join(tmpdir(), `agentos-sandbox-marker-${process.pid}`);
-    await writeFile(loose, `const fs = require('fs'); console.log('loose', fs.existsSync(${JSON.stringify(marker)}));\n`);
+    await writeFile(
+      loose,
+      `const fs = require('fs'); process.stdout.write(['loose', fs.existsSync(${JSON.stringify(marker)})].join(' ') + '\\n');\n`,
+    );
     await writeFile(marker, 'host only');
     try {
       const inferred = await run({ command: process.execPath, args: [join(scripts, 'agent.js'), socketPath], socketPath });
@@ -200,7 +203,7 @@ describe.runIf(bwrap.ok)('bubblewrap sandbox (needs bwrap; .ci/run installs it)'
     const prepared = await prepareIsolation(
       request({
         ...node(
-          "process.on('SIGTERM', () => { console.log('graceful'); process.exit(3); }); console.log('ready'); setInterval(() => {}, 1000);",
+          "process.on('SIGTERM', () => { process.stdout.write(['graceful'].join(' ') + '\\n'); process.exit(3); }); process.stdout.write(['ready'].join(' ') + '\\n'); setInterval(() => {}, 1000);",
         ),
         socketPath,
       }),
