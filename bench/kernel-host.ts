@@ -9,7 +9,7 @@
  *                                 `sh script`, one_for_one, backoff 0, intensity 100,000/s
  *   storm.stop                    SIGKILL the subtree; answers the restarts it made
  *
- * Usage: node --import tsx bench/kernel-host.ts --socket PATH --data-dir DIR
+ * Usage: node --import tsx bench/kernel-host.ts --socket PATH --data-dir DIR [--state-durability process|power]
  * Prints `kernel ready socket=PATH` once the socket accepts connections.
  */
 import { performance } from 'node:perf_hooks';
@@ -24,6 +24,7 @@ const kernel = await startKernel({
   dataDir: need(args, 'data-dir'),
   httpPort: 0,
   logLevel: 'warn',
+  ...(args['state-durability'] ? { stateDurability: args['state-durability'] as 'process' | 'power' } : {}),
 });
 process.stdout.write(`kernel ready socket=${kernel.socketPath} http=${kernel.httpUrl ?? 'off'}\n`);
 

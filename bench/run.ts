@@ -9,13 +9,20 @@
  * connection-churn.ts) are separate processes, so the measured process does only its
  * own work. The agent questions (spawn-latency.ts, restart-latency.ts, many-actors.ts,
  * crash-storm.ts) run after those two servers have stopped, each with a fresh kernel.
+ * Then the coordination services, each against a fresh kernel host: messaging (ipc-load.ts
+ * with the TS client raw and through the SDK, python/ipc_bench.py, ipc-wakeup.ts, against
+ * the relay floor floor-relay-server.ts) and the state store (state-load.ts, against
+ * floor-sqlite.ts), the latter once per stateDurability.
  *
  * Options: --duration-ms N (per throughput window, default 2000), --rounds N (default 3),
  * --calls N (default 20000), --trials N (start-up trials, default 5), --spawn-trials N
  * (default 10), --restarts N (default 50), --actors N (default 10000), --storm-ms N (the
  * SPAWN storm, default 15000), --host-storm-ms N (the storm without backoff, default 8000;
- * 0 skips it), --only a,b (only these sections: startup, memory, latency, throughput,
- * exec, spawn, restart, actors, storm), --markdown (also print the table as Markdown),
+ * 0 skips it), --ipc-senders N (4), --ipc-receivers N (4), --ipc-window N (64 SENDs in
+ * flight per sender), --py-senders N (2), --py-receivers N (2), --wake-samples N (2000),
+ * --state-calls N (5000 per sequential STORE/FETCH series), --only a,b (only these
+ * sections: startup, memory, latency, throughput, exec, spawn, restart, actors, storm,
+ * ipc, state, http), --http-calls N (2000 sequential GETs per side and round), --markdown (also print the table as Markdown),
  * --cpu-prof (profile the kernel host; the directory is printed).
  * Prints the table on stdout, progress on stderr, and writes bench/results/<ISO time>.json.
  */
@@ -45,11 +52,33 @@ const ACTORS = Number(args.actors ?? 10_000);
 const STORM_AGENTS = 50;
 const STORM_MS = Number(args['storm-ms'] ?? 15_000);
 const HOST_STORM_MS = Number(args['host-storm-ms'] ?? 8000);
+const IPC_SENDERS = Number(args['ipc-senders'] ?? 4);
+const IPC_RECEIVERS = Number(args['ipc-receivers'] ?? 4);
+const IPC_WINDOW = Number(args['ipc-window'] ?? 64);
+const PY_SENDERS = Number(args['py-senders'] ?? 2);
+const PY_RECEIVERS = Number(args['py-receivers'] ?? 2);
+const WAKE_SAMPLES = Number(args['wake-samples'] ?? 2000);
+const STATE_CALLS = Number(args['state-calls'] ?? 5000);
+const HTTP_CALLS = Number(args['http-calls'] ?? 2000);
+const DURABILITIES = ['process', 'power'] as const;
 const LEVELS = [1, 4, 16, 64] as const;
 const IDLE_CONNECTIONS = 1000;
 const SETTLE_MS = 2000;
 
-const SECTIONS = ['startup', 'memory', 'latency', 'throughput', 'exec', 'spawn', 'restart', 'actors', 'storm'] as const;
+const SECTIONS = [
+  'startup',
+  'memory',
+  'latency',
+  'throughput',
+  'exec',
+  'spawn',
+  'restart',
+  'actors',
+  'storm',
+  'ipc',
+  'state',
+  'http',
+] as const;
 type Section = (typeof SECTIONS)[number];
 const only = args.only === undefined ? [...SECTIONS] : args.only.split(',').map((name) => name.trim());
 for (const name of only) {
@@ -118,6 +147,54 @@ interface StormClientResult extends ClientResult {
   after_calls: number;
   host_storm?: { calls: number; storm: LatencySummary; restarts: number; restarts_per_s: number; agents_left: number; after_calls: number };
 }
+// What the coordination-service scripts report (see each script).
+interface IpcLoadResult extends ClientResult {
+  senders: number;
+  receivers: number;
+  window: number;
+  messages_per_s: number;
+  sends_acked_per_s: number;
+  refused: number;
+  messages_per_recv_reply: number;
+}
+interface WakeResult extends ClientResult {
+  latency: LatencySummary;
+}
+/** Every series in ROUNDS rounds, floor and kernel back to back; `sdk` is the kernel through the SDK, in the same rounds. */
+interface IpcResult {
+  rounds: Record<Side, Measured<IpcLoadResult>[]>;
+  sdk_rounds: Measured<IpcLoadResult>[];
+  python_rounds: Record<Side, Measured<IpcLoadResult>[]>;
+  wakeup_rounds: Record<Side, Measured<WakeResult>[]>;
+  idle_noop_rounds: Record<Side, Measured<WakeResult>[]>;
+}
+interface SqliteFloorResult {
+  synchronous: string;
+  sequential: LatencySummary;
+  upserts_per_s: number;
+  batch: number;
+  batched_upserts_per_s: number;
+}
+interface StateClientResult extends ClientResult {
+  keys: number;
+  noop: LatencySummary;
+  store: LatencySummary;
+  store_new_keys: LatencySummary;
+  fetch: LatencySummary;
+  pipelined: { connections: number; window: number; writes_per_s: number; latency: LatencySummary };
+}
+/** What http-overhead.ts reports: direct fetch and HTTP syscall to the same loopback server, per round. */
+interface HttpPair {
+  direct: LatencySummary;
+  kernel: LatencySummary;
+  added_p50_us: number;
+}
+interface HttpResult extends ClientResult {
+  rounds: HttpPair[];
+  median: HttpPair;
+}
+/** Per durability, ROUNDS rounds of bare SQLite then a fresh kernel (or the other way round). */
+type StateResult = Record<(typeof DURABILITIES)[number], { floor: SqliteFloorResult[]; kernel: Measured<StateClientResult>[] }>;
 interface StormResult {
   result: StormClientResult;
   wire: { eld: EldReading; cpu: CpuWindow };
@@ -132,16 +209,22 @@ const r1 = (value: number) => Math.round(value * 10) / 10;
  * Run a client script against `server`: the server's event-loop histogram is reset when
  * the client's measured window opens and read when it closes, and CPU is sampled at both.
  */
-async function measure<T extends ClientResult>(server: Server, script: string, clientArgs: string[]): Promise<Measured<T>> {
+async function measure<T extends ClientResult>(
+  server: Server,
+  script: string,
+  clientArgs: string[],
+  options: { python?: boolean } = {},
+): Promise<Measured<T>> {
   let start: Promise<CpuSnapshot> | undefined;
   let end: Promise<[CpuSnapshot, EldReading]> | undefined;
-  const result = await runClient<T>(script, clientArgs, (phase, clientCpuMs) => {
+  const onPhase = (phase: string, clientCpuMs: number) => {
     if (phase === 'measure') {
       void server.eldReset();
       start = snapshot(server.pid, clientCpuMs);
     }
     if (phase === 'end') end = Promise.all([snapshot(server.pid, clientCpuMs), server.eldRead()]);
-  });
+  };
+  const result = await runClient<T>(script, clientArgs, onPhase, options);
   if (!start || !end) throw new Error(`${script} never reported its measured window`);
   const [stop, eld] = await end;
   return { ...result, eld, cpu: cpuWindow(await start, stop, result.calls) };
@@ -157,10 +240,13 @@ function medianRound<T>(rounds: T[], key: (value: T) => number): T {
  * the median over rounds: steadier than a ratio of medians when the machine's background
  * load comes and goes, and the floor, kernel and ratio shown all come from one pair.
  */
-function medianPair(rounds: Record<Side, Measured[]>, key: (value: Measured) => number): { floor: number; kernel: number; ratio: number } {
+function medianPair<T extends ClientResult = LoadResult>(
+  rounds: Record<Side, Measured<T>[]>,
+  key: (value: Measured<T>) => number,
+): { floor: number; kernel: number; ratio: number } {
   const pairs = rounds.kernel
     .map((k, i) => {
-      const floor = key(rounds.floor[i] as Measured);
+      const floor = key(rounds.floor[i] as Measured<T>);
       const kernel = key(k);
       return { floor, kernel, ratio: kernel / floor };
     })
@@ -435,6 +521,114 @@ try {
     await stopHost(host);
   }
 
+  // 11-12. Messaging: SEND -> RECV end to end (TS raw, TS SDK, Python) and RECV's wake-up,
+  // against the relay floor; both servers fresh, nothing else running.
+  let ipc: IpcResult | undefined;
+  if (wants('ipc')) {
+    const relaySocket = join(dir, 'relay.sock');
+    const relay = await Server.start('floor', 'floor-relay-server.ts', ['--socket', relaySocket], relaySocket);
+    agentHosts.add(relay);
+    const host = await agentHost('ipc', kernelFlags);
+    const pair: Record<Side, Server> = { floor: relay, kernel: host };
+    const loadArgs = (server: Server) => [
+      '--socket',
+      server.socketPath,
+      '--senders',
+      String(IPC_SENDERS),
+      '--receivers',
+      String(IPC_RECEIVERS),
+      '--window',
+      String(IPC_WINDOW),
+      '--duration-ms',
+      String(DURATION_MS),
+      '--warmup-ms',
+      '500',
+    ];
+    const pyArgs = (server: Server) => [
+      '--socket',
+      server.socketPath,
+      '--senders',
+      String(PY_SENDERS),
+      '--receivers',
+      String(PY_RECEIVERS),
+      '--window',
+      String(IPC_WINDOW),
+      '--duration-ms',
+      String(DURATION_MS),
+    ];
+    const both = <T extends ClientResult>(): Record<Side, Measured<T>[]> => ({ floor: [], kernel: [] });
+    ipc = { rounds: both(), sdk_rounds: [], python_rounds: both(), wakeup_rounds: both(), idle_noop_rounds: both() };
+    const flows = `${IPC_SENDERS} senders -> ${IPC_RECEIVERS} receivers`;
+    for (let round = 0; round < ROUNDS; round++) {
+      const of = `(round ${round + 1}/${ROUNDS})`;
+      for (const side of order(round)) {
+        progress(`${side}: SEND -> RECV, ${flows}, TS raw ${of}`);
+        ipc.rounds[side].push(await measure<IpcLoadResult>(pair[side], 'ipc-load.ts', loadArgs(pair[side])));
+        if (side === 'kernel') {
+          progress(`kernel: SEND -> RECV, ${flows}, TS SDK (AgentOSClient) ${of}`);
+          ipc.sdk_rounds.push(await measure<IpcLoadResult>(host, 'ipc-load.ts', [...loadArgs(host), '--mode', 'sdk']));
+        }
+      }
+      for (const side of order(round)) {
+        progress(`${side}: SEND -> RECV, Python client, ${PY_SENDERS} -> ${PY_RECEIVERS} processes ${of}`);
+        ipc.python_rounds[side].push(await measure<IpcLoadResult>(pair[side], 'python/ipc_bench.py', pyArgs(pair[side]), { python: true }));
+      }
+      for (const side of order(round)) {
+        progress(`${side}: RECV wake-up after SEND, then NOOP after the same idle pause, ${WAKE_SAMPLES} samples each ${of}`);
+        const wakeArgs = ['--socket', pair[side].socketPath, '--samples', String(WAKE_SAMPLES)];
+        ipc.wakeup_rounds[side].push(await measure<WakeResult>(pair[side], 'ipc-wakeup.ts', wakeArgs));
+        ipc.idle_noop_rounds[side].push(await measure<WakeResult>(pair[side], 'ipc-wakeup.ts', [...wakeArgs, '--shape', 'noop']));
+      }
+    }
+    await stopHost(relay);
+    await stopHost(host);
+  }
+
+  // 13. The state store: better-sqlite3 alone, then STORE and FETCH through a fresh kernel,
+  // for each stateDurability.
+  let state: StateResult | undefined;
+  if (wants('state')) {
+    state = { process: { floor: [], kernel: [] }, power: { floor: [], kernel: [] } };
+    for (const durability of DURABILITIES) {
+      const synchronous = durability === 'power' ? 'FULL' : 'NORMAL';
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const side of order(round)) {
+          const name = `state-${durability}-${round}`;
+          progress(`${side}: state, ${durability} (synchronous=${synchronous}) (round ${round + 1}/${ROUNDS})`);
+          if (side === 'floor') {
+            const sqliteArgs = ['--dir', join(dir, `sqlite-${name}`), '--synchronous', synchronous, '--calls', String(STATE_CALLS)];
+            state[durability].floor.push(
+              await runClient<SqliteFloorResult>('floor-sqlite.ts', [...sqliteArgs, '--duration-ms', String(DURATION_MS)]),
+            );
+            continue;
+          }
+          // A fresh kernel and state.db each round: the new-key series starts from the same count.
+          const host = await agentHost(name, kernelFlags, ['--state-durability', durability]);
+          const stateArgs = ['--socket', host.socketPath, '--calls', String(STATE_CALLS), '--duration-ms', String(DURATION_MS)];
+          state[durability].kernel.push(await measure<StateClientResult>(host, 'state-load.ts', stateArgs));
+          await stopHost(host);
+        }
+      }
+    }
+  }
+
+  // 14. HTTP: the same GET to a loopback server, fetched directly and through the HTTP syscall.
+  let http: HttpResult | undefined;
+  if (wants('http')) {
+    progress('http: direct fetch vs the HTTP syscall, same loopback server');
+    const target = spawnTs('http-target.ts', []);
+    try {
+      const ready = await waitForLine(target, (line) => line.includes('http target ready'));
+      const url = ready.slice(ready.indexOf('url=') + 4).trim();
+      const host = await agentHost('http', kernelFlags);
+      const hostArgs = ['--socket', host.socketPath, '--data-dir', join(dir, 'http-data'), '--url', url];
+      http = await runClient<HttpResult>('http-overhead.ts', [...hostArgs, '--calls', String(HTTP_CALLS), '--rounds', String(ROUNDS)]);
+      await stopHost(host);
+    } finally {
+      target.kill('SIGTERM');
+    }
+  }
+
   // The table.
   const rows: Row[] = [];
   if (latencyRounds) {
@@ -571,6 +765,100 @@ try {
     }
   }
 
+  if (ipc) {
+    const tput = medianPair(ipc.rounds, (m) => m.messages_per_s);
+    const label = `${IPC_SENDERS} -> ${IPC_RECEIVERS} conns`;
+    rows.push(
+      row(`messages/s SEND->RECV, TS raw, ${label}`, 'msg/s', tput.floor, tput.kernel, '>= 50,000/s', tput.kernel >= 50_000, tput.ratio),
+    );
+    const cpu = medianPair(ipc.rounds, (m) => m.cpu.server_us_per_call);
+    rows.push(row('server CPU per message, TS raw', 'us', cpu.floor, cpu.kernel, '-', null, cpu.ratio));
+    // The SDK run against the raw floor of the same round.
+    const sdk = medianPair({ floor: ipc.rounds.floor, kernel: ipc.sdk_rounds }, (m) => m.messages_per_s);
+    rows.push(
+      row(`messages/s, TS SDK AgentOSClient, ${label}`, 'msg/s', sdk.floor, sdk.kernel, '>= 50,000/s', sdk.kernel >= 50_000, sdk.ratio),
+    );
+    const sdkCpu = medianPair({ floor: ipc.rounds.kernel, kernel: ipc.sdk_rounds }, (m) => m.cpu.client_cores);
+    rows.push(row('  load process CPU, raw -> SDK', 'cores', sdkCpu.floor, sdkCpu.kernel, '-', null, sdkCpu.ratio));
+    const py = medianPair(ipc.python_rounds, (m) => m.messages_per_s);
+    const pyLabel = `${PY_SENDERS} -> ${PY_RECEIVERS} procs`;
+    rows.push(row(`messages/s, Python client, ${pyLabel}`, 'msg/s', py.floor, py.kernel, '>= 50,000/s', py.kernel >= 50_000, py.ratio));
+    const pyCpu = medianPair(ipc.python_rounds, (m) => m.cpu.server_us_per_call);
+    rows.push(row('server CPU per message, Python', 'us', pyCpu.floor, pyCpu.kernel, '-', null, pyCpu.ratio));
+    const pyClient = medianPair(ipc.python_rounds, (m) => m.cpu.client_cores);
+    rows.push(row('  Python processes CPU', 'cores', pyClient.floor, pyClient.kernel, '-', null, pyClient.ratio));
+    const kernelRuns = [...ipc.rounds.kernel, ...ipc.sdk_rounds, ...ipc.python_rounds.kernel];
+    rows.push(
+      row(
+        'SENDs refused (mailbox full), kernel',
+        '-',
+        null,
+        kernelRuns.reduce((sum, m) => sum + m.refused, 0),
+        '-',
+        null,
+      ),
+    );
+    const wake50 = medianPair(ipc.wakeup_rounds, (m) => m.latency.p50_us);
+    rows.push(row('RECV wake-up after SEND p50', 'us', wake50.floor, wake50.kernel, '-', null, wake50.ratio));
+    const wake99 = medianPair(ipc.wakeup_rounds, (m) => m.latency.p99_us);
+    rows.push(row('RECV wake-up after SEND p99', 'us', wake99.floor, wake99.kernel, '<= 1 ms', wake99.kernel <= 1000, wake99.ratio));
+    const idle50 = medianPair(ipc.idle_noop_rounds, (m) => m.latency.p50_us);
+    rows.push(row('  NOOP round trip after the same 1 ms idle p50', 'us', idle50.floor, idle50.kernel, '-', null, idle50.ratio));
+    const idle99 = medianPair(ipc.idle_noop_rounds, (m) => m.latency.p99_us);
+    rows.push(row('  NOOP round trip after the same 1 ms idle p99', 'us', idle99.floor, idle99.kernel, '-', null, idle99.ratio));
+  }
+  if (state) {
+    /** The round whose `key` is the median: floor and kernel shown from that round. */
+    const median = <T>(values: T[], key: (value: T) => number): number => {
+      const order = values.map((value, i) => ({ i, v: key(value) })).sort((a, b) => a.v - b.v);
+      return (order[(order.length - 1) >> 1] as { i: number }).i;
+    };
+    for (const durability of DURABILITIES) {
+      const { floor: floors, kernel: kernels } = state[durability];
+      const tag = durability === 'process' ? 'process (default)' : 'power';
+      const targeted = durability === 'process';
+      const at = (key: (k: Measured<StateClientResult>) => number) => kernels[median(kernels, key)] as Measured<StateClientResult>;
+      // Floor of the latency rows: the NOOP round trip on the same socket, in the same run.
+      const store = at((k) => k.store.p50_us);
+      const storeOk = targeted ? store.store.p50_us <= 100 : null;
+      rows.push(
+        row(`STORE p50, 1 conn sequential, ${tag}`, 'us', store.noop.p50_us, store.store.p50_us, targeted ? '<= 100 us' : '-', storeOk),
+      );
+      const bare = floors[median(floors, (f) => f.sequential.p50_us)] as SqliteFloorResult;
+      rows.push(row(`  bare SQLite upsert p50, synchronous=${bare.synchronous}`, 'us', bare.sequential.p50_us, null, '-', null));
+      const p99 = at((k) => k.store.p99_us);
+      rows.push(row(`STORE p99, ${tag}`, 'us', p99.noop.p99_us, p99.store.p99_us, '-', null));
+      const fresh = at((k) => k.store_new_keys.p50_us);
+      const grown = `${fresh.keys.toLocaleString('en-US')}->${(fresh.keys + STATE_CALLS).toLocaleString('en-US')} keys`;
+      rows.push(row(`STORE p50, new key (${grown}), ${tag}`, 'us', fresh.noop.p50_us, fresh.store_new_keys.p50_us, '-', null));
+      if (targeted) {
+        const fetch50 = at((k) => k.fetch.p50_us);
+        rows.push(row('FETCH p50, 1 conn sequential', 'us', fetch50.noop.p50_us, fetch50.fetch.p50_us, '-', null));
+        const fetch99 = at((k) => k.fetch.p99_us);
+        rows.push(row('FETCH p99', 'us', fetch99.noop.p99_us, fetch99.fetch.p99_us, '-', null));
+      }
+      // Writes/s: the round pair (bare SQLite, kernel) with the median ratio.
+      const ratios = kernels.map((k, i) => k.pipelined.writes_per_s / (floors[i] as SqliteFloorResult).upserts_per_s);
+      const w = median(ratios, (v) => v);
+      const k = kernels[w] as Measured<StateClientResult>;
+      const p = k.pipelined;
+      const name = `STORE writes/s, ${p.connections} conns x ${p.window} pipelined, ${tag}`;
+      rows.push(row(name, '/s', (floors[w] as SqliteFloorResult).upserts_per_s, p.writes_per_s, '-', null));
+      const cpu = at((m) => m.cpu.server_us_per_call);
+      rows.push(row(`server CPU per pipelined STORE, ${tag}`, 'us', null, cpu.cpu.server_us_per_call, '-', null));
+      if (!targeted) {
+        const batched = floors[median(floors, (f) => f.batched_upserts_per_s)] as SqliteFloorResult;
+        rows.push(row(`  bare SQLite upserts/s, ${batched.batch} per commit, FULL`, '/s', batched.batched_upserts_per_s, null, '-', null));
+      }
+    }
+  }
+  if (http) {
+    const { direct, kernel: k, added_p50_us: added } = http.median;
+    rows.push(row('HTTP GET p50, loopback, 1 conn sequential', 'us', direct.p50_us, k.p50_us, '-', null));
+    rows.push(row('  added by the HTTP syscall p50', 'us', null, added, '<= 1 ms', added <= 1000));
+    rows.push(row('HTTP GET p99', 'us', direct.p99_us, k.p99_us, '-', null));
+  }
+
   const date = new Date();
   const results = {
     date: date.toISOString(),
@@ -590,6 +878,14 @@ try {
       storm_agents: STORM_AGENTS,
       storm_ms: STORM_MS,
       host_storm_ms: HOST_STORM_MS,
+      ipc_senders: IPC_SENDERS,
+      ipc_receivers: IPC_RECEIVERS,
+      ipc_window: IPC_WINDOW,
+      py_senders: PY_SENDERS,
+      py_receivers: PY_RECEIVERS,
+      wake_samples: WAKE_SAMPLES,
+      state_calls: STATE_CALLS,
+      http_calls: HTTP_CALLS,
     },
     rows,
     other_cores: meanOther === undefined ? undefined : { mean: meanOther, max: busiest },
@@ -604,6 +900,9 @@ try {
     restart_latency: restart,
     many_actors: actors,
     crash_storm: storm,
+    ipc,
+    state,
+    http,
     total_s: Math.round((performance.now() - began) / 100) / 10,
   };
   await mkdir(resultsDir, { recursive: true });
@@ -641,10 +940,11 @@ function pushInterference(rows: Row[], interference: Record<Side, Measured<ExecR
   rows.push(row('NOOP p99 beside EXEC sleep 2', 'us', interference.floor.latency.p99_us, kx, '<= 2 ms', kx <= 2000));
 }
 
-/** A fresh kernel host for one agent question, with its own socket and data directory in `dir`. */
-async function agentHost(name: string, flags: string[]): Promise<Server> {
+/** A fresh kernel host for one question, with its own socket and data directory in `dir` (and `hostArgs`). */
+async function agentHost(name: string, flags: string[], hostArgs: string[] = []): Promise<Server> {
   const socket = join(dir, `${name}.sock`);
-  const host = await Server.start('kernel', 'kernel-host.ts', ['--socket', socket, '--data-dir', join(dir, `${name}-data`)], socket, flags);
+  const hostArgv = ['--socket', socket, '--data-dir', join(dir, `${name}-data`), ...hostArgs];
+  const host = await Server.start('kernel', 'kernel-host.ts', hostArgv, socket, flags);
   agentHosts.add(host);
   await sleep(500);
   return host;

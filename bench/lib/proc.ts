@@ -19,6 +19,11 @@ export function spawnTs(
   });
 }
 
+/** `python3 -u bench/<script> ...args` (a Python load generator), stdout and stderr piped. */
+export function spawnPython(script: string, args: string[]): ChildProcess {
+  return spawn('python3', ['-u', `${BENCH_DIR}${script}`, ...args], { cwd: ROOT_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 /** Calls `onLine` for each stdout line; collects stderr for error messages. */
 export function watchLines(child: ChildProcess, onLine: (line: string) => void): { stderr: () => string } {
   let rest = '';
@@ -60,15 +65,16 @@ export function waitForLine(child: ChildProcess, test: (line: string) => boolean
  * Run a client script to completion: its last JSON line is the result; `onPhase` sees
  * the `{"phase":...}` lines it prints on the way. With `stdin`, a phase the client asks
  * about (lib/agnt.ts ask()) is answered on its stdin with what `onPhase` resolves to.
+ * With `python`, the script is a Python one (spawnPython), speaking the same lines.
  */
 export function runClient<T>(
   script: string,
   args: string[],
   onPhase?: (phase: string, clientCpuMs: number) => unknown,
-  options: { stdin?: boolean; nodeFlags?: string[] } = {},
+  options: { stdin?: boolean; nodeFlags?: string[]; python?: boolean } = {},
 ): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawnTs(script, args, options);
+    const child = options.python ? spawnPython(script, args) : spawnTs(script, args, options);
     let last: T | undefined;
     let failed: Error | undefined;
     const watch = watchLines(child, (line) => {

@@ -16,6 +16,12 @@ export interface ProcessLaunch {
   sandboxed: boolean;
   network: boolean;
   limits?: z.output<typeof SpawnLimits> | undefined;
+  /** In the sandbox: host paths bound read-write (the agent's write paths, by literal base; src/sandbox/mounts.ts). */
+  writablePaths?: string[] | undefined;
+  /** In the sandbox: host paths covered wherever a bind would show them (the kernel's data directory, blocked paths). */
+  hiddenPaths?: string[] | undefined;
+  /** Unsandboxed by choice: why, for the isolation report's not_applied. */
+  unsandboxedBecause?: string | undefined;
 }
 
 export interface ActorLaunch {

@@ -15,7 +15,17 @@ import type { EventBus } from '../kernel/events.js';
 import type { EventPush } from '../kernel/session.js';
 import { Waiters } from '../kernel/waiters.js';
 import type { EventFilter, EventType, KernelEvent, SubscribableType } from '../protocol/schemas/events.js';
+import type { ResourceWarnings } from '../resources/warnings.js';
 import { FileWatchers, type FileWatchLimits } from './file-watch.js';
+import type { PathMatcher } from './glob.js';
+
+/** A FILE_CHANGED subscription's watch: its glob, the subscriber's read check (path policy), its watcher reference. */
+export interface FileWatch {
+  glob: PathMatcher;
+  /** Whether the subscriber may read `path` now (its rules may have narrowed since SUBSCRIBE). */
+  readable: (path: string) => boolean;
+  release: () => void;
+}
 
 export const DEFAULT_EVENT_QUEUE_SIZE = 1000;
 
@@ -68,16 +78,20 @@ export class Subscription {
   /** Connections that get events pushed instead of queued (WebSocket clients). */
   readonly sinks = new Set<EventPush>();
   /** FILE_CHANGED: the glob of `filter.path` and the release of its watcher reference. */
-  #fileWatch: { glob: RegExp; release: () => void } | null = null;
+  #fileWatch: FileWatch | null = null;
   readonly #queue: EventQueue;
+  readonly #queueSize: number;
+  readonly #warnings: ResourceWarnings | undefined;
   readonly #waiters = new Waiters();
   /** Events lost since the last POLL_EVENTS: evicted from a full queue, or refused by a slow push. */
   dropped = 0;
   droppedTotal = 0;
 
-  constructor(agentId: number, queueSize: number) {
+  constructor(agentId: number, queueSize: number, warnings?: ResourceWarnings) {
     this.agentId = agentId;
     this.#queue = new EventQueue(queueSize);
+    this.#queueSize = queueSize;
+    this.#warnings = warnings;
   }
 
   get pending(): number {
@@ -90,6 +104,8 @@ export class Subscription {
     if (event.type === 'FILE_CHANGED') {
       const path = event.data.path;
       if (key !== 'FILE_CHANGED' || typeof path !== 'string' || !this.#fileWatch?.glob.test(path)) return false;
+      // Last: the glob already narrowed the events to the few this subscriber asked for.
+      if (!this.#fileWatch.readable(path)) return false;
     }
     const filter = this.types.get(key);
     if (!filter) return true;
@@ -106,13 +122,16 @@ export class Subscription {
       return;
     }
     if (this.#queue.push(event)) this.#drop();
+    this.#warnings?.observe(this.agentId, 'event_queue', this.#queue.size, this.#queueSize);
     this.#waiters.wakeAll();
   }
 
   take(max: number): { events: KernelEvent[]; dropped: number } {
     const dropped = this.dropped;
     this.dropped = 0;
-    return { events: this.#queue.take(max), dropped };
+    const events = this.#queue.take(max);
+    if (events.length > 0) this.#warnings?.observe(this.agentId, 'event_queue', this.#queue.size, this.#queueSize);
+    return { events, dropped };
   }
 
   /** Resolves when an event is queued, the subscription ends, `signal` aborts, or after `timeoutMs`. */
@@ -121,7 +140,7 @@ export class Subscription {
   }
 
   /** Sets (or with null, clears) the FILE_CHANGED glob, releasing the watcher of the one it replaces. */
-  watchFiles(watch: { glob: RegExp; release: () => void } | null): void {
+  watchFiles(watch: FileWatch | null): void {
     this.#fileWatch?.release();
     this.#fileWatch = watch;
   }
@@ -149,6 +168,7 @@ export class EventSubscriptions {
   readonly #byAgent = new Map<number, Subscription>();
   readonly #byType = new Map<SubscribableType, Set<Subscription>>();
   readonly #bus: EventBus;
+  readonly #warnings: ResourceWarnings | undefined;
   /** Recursive directory watchers behind FILE_CHANGED, shared across subscriptions. */
   readonly files: FileWatchers;
   /** Set only while EMIT's event is routed: the emitter, when it asked not to get its own event. */
@@ -159,9 +179,16 @@ export class EventSubscriptions {
   #lastRoutedId = 0;
   #lastDeliveredTo = 0;
 
-  constructor(deps: { bus: EventBus; registry: AgentRegistry; queueSize?: number; fileWatch?: Partial<FileWatchLimits> }) {
+  constructor(deps: {
+    bus: EventBus;
+    registry: AgentRegistry;
+    queueSize?: number;
+    fileWatch?: Partial<FileWatchLimits>;
+    warnings?: ResourceWarnings;
+  }) {
     this.#queueSize = deps.queueSize ?? DEFAULT_EVENT_QUEUE_SIZE;
     this.#bus = deps.bus;
+    this.#warnings = deps.warnings;
     this.files = new FileWatchers((path, change) => this.#bus.emit('FILE_CHANGED', { path, change }, null), deps.fileWatch);
     deps.bus.on((event) => this.#route(event));
     deps.registry.onRemove((record) => this.remove(record.id));
@@ -199,11 +226,11 @@ export class EventSubscriptions {
     types: readonly SubscribableType[],
     filter: EventFilter | undefined,
     sink?: { push: EventPush; closed: AbortSignal },
-    watch?: { glob: RegExp; release: () => void },
+    watch?: FileWatch,
   ): SubscribableType[] {
     let subscription = this.#byAgent.get(agentId);
     if (!subscription) {
-      subscription = new Subscription(agentId, this.#queueSize);
+      subscription = new Subscription(agentId, this.#queueSize, this.#warnings);
       this.#byAgent.set(agentId, subscription);
     }
     const hasFilter =

@@ -13,6 +13,7 @@ import type { EventBus } from '../kernel/events.js';
 import { Waiters } from '../kernel/waiters.js';
 import { KernelError } from '../protocol/errors.js';
 import type { Message } from '../protocol/schemas/ipc.js';
+import type { ResourceWarnings } from '../resources/warnings.js';
 
 export const DEFAULT_MAILBOX_SIZE = 1000;
 
@@ -74,12 +75,14 @@ export class Mailboxes {
   readonly #byAgent = new Map<number, Mailbox>();
   readonly #registry: AgentRegistry;
   readonly #bus: EventBus;
+  readonly #warnings: ResourceWarnings | undefined;
   #nextId = 1;
 
-  constructor(deps: { registry: AgentRegistry; bus: EventBus; size?: number }) {
+  constructor(deps: { registry: AgentRegistry; bus: EventBus; size?: number; warnings?: ResourceWarnings }) {
     this.#size = deps.size ?? DEFAULT_MAILBOX_SIZE;
     this.#registry = deps.registry;
     this.#bus = deps.bus;
+    this.#warnings = deps.warnings;
     deps.registry.onRemove((record) => this.remove(record.id));
   }
 
@@ -133,6 +136,7 @@ export class Mailboxes {
       timestamp: Date.now(),
     };
     mailbox.push(message);
+    this.#warnings?.observe(to.id, 'mailbox', mailbox.pending, this.#size);
     this.#bus.emit('MESSAGE_RECEIVED', { message_id: message.id, from: from.id, to: to.id, agent_id: to.id }, from.id);
     return message;
   }
@@ -165,7 +169,9 @@ export class Mailboxes {
       if (left <= 0) break;
       await mailbox.wait(left, signal);
     }
-    return mailbox.take(max);
+    const taken = mailbox.take(max);
+    if (taken.length > 0) this.#warnings?.observe(agentId, 'mailbox', mailbox.pending, this.#size);
+    return taken;
   }
 
   /** The agent ended: its mailbox, messages and waiters go. */

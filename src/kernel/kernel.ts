@@ -11,13 +11,25 @@ import { SupervisionRuntime } from '../actors/supervision-runtime.js';
 import { type AgentHandle, type CodeAgentOptions, CodeAgents, type SuperviseDefinition } from '../agents/code-api.js';
 import { type AgentRecord, AgentRegistry } from '../agents/registry.js';
 import { AgentSpawner } from '../agents/spawner.js';
+import { AsyncResults } from '../async/results.js';
+import { AuditLog } from '../audit/log.js';
+import { auditKernelEvents } from '../audit/sources.js';
 import { EventSubscriptions } from '../events/subscriptions.js';
 import { InspectionHub } from '../inspection/hub.js';
 import { Mailboxes } from '../ipc/mailboxes.js';
+import { resolveApiKey } from '../llm/options.js';
+import { LlmService } from '../llm/service.js';
 import { TOP_SUPERVISORS } from '../machines/kernel.machine.js';
 import { hardStop } from '../machines/supervisor.machine.js';
+import { Metrics } from '../metrics/index.js';
+import { renderPrometheus } from '../metrics/prometheus.js';
 import type { Level } from '../protocol/schemas/permissions.js';
 import { PRESETS } from '../protocol/schemas/permissions.js';
+import { Quotas } from '../quotas/quotas.js';
+import { processSuspender } from '../quotas/suspender.js';
+import { Recorder } from '../replay/recorder.js';
+import { Replayer } from '../replay/replayer.js';
+import { ResourceWarnings } from '../resources/warnings.js';
 import { AgentOSClient } from '../sdk/client.js';
 import { InProcessTransport } from '../sdk/inprocess-transport.js';
 import { StateStore } from '../state/store.js';
@@ -53,6 +65,16 @@ export interface Kernel {
   readonly subscriptions: EventSubscriptions;
   /** Every agent's mailbox (SEND, RECV, BROADCAST). */
   readonly mailboxes: Mailboxes;
+  /** RESOURCE_WARNING at 80 % of an agent's bounded resources. */
+  readonly resourceWarnings: ResourceWarnings;
+  /** Quotas per agent (SET_QUOTA) and the one place that admits or refuses a use. */
+  readonly quotas: Quotas;
+  /** Usage counters per agent, process samples and limits, system readings (METRICS, GET /metrics). */
+  readonly metrics: Metrics;
+  /** The audit log (`<data-dir>/audit.db`): `audit.query({ category, agent_id })` flushes, then reads. */
+  readonly audit: AuditLog;
+  /** THINK's provider and fair queue: `llm.stats()`, `llm.queuedFor(agentId)`. */
+  readonly llm: LlmService;
   /** Every live agent: connected clients and supervised agents. */
   agents(): AgentRecord[];
   /** An in-process connection for code in the kernel's process; `level` defaults to the kernel's. */
@@ -77,6 +99,8 @@ export interface StartKernelDeps {
 
 export async function startKernel(input: KernelOptionsInput = {}, deps: StartKernelDeps = {}): Promise<Kernel> {
   const options = parseKernelOptions(input);
+  // Before anything is opened: a missing key (llm.apiKeyEnv unset) fails the start cleanly.
+  const llmKey = resolveApiKey(options.llm);
   const log = deps.log ?? createLogger({ level: options.logLevel, file: options.logFile });
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
 
@@ -85,17 +109,56 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
   const launcher = new ProcessLauncher(log);
   const registry = new AgentRegistry();
   const events = new EventBus(log);
-  const subscriptions = new EventSubscriptions({ bus: events, registry, queueSize: options.eventQueueSize });
+  const audit = new AuditLog({ dataDir: options.dataDir, log, ...options.audit, kernelVersion: KERNEL_VERSION });
+  auditKernelEvents(events, audit, registry);
+  const warnings = new ResourceWarnings({ bus: events, registry });
+  const subscriptions = new EventSubscriptions({ bus: events, registry, queueSize: options.eventQueueSize, warnings });
   const state = new StateStore({
     dataDir: options.dataDir,
     registry,
     subscriptions,
+    warnings,
     maxValueBytes: options.stateMaxValueBytes,
     maxKeysPerAgent: options.stateMaxKeysPerAgent,
     maxSharedKeys: options.stateMaxSharedKeys,
     sweepIntervalMs: options.stateSweepIntervalMs,
+    durability: options.stateDurability,
   });
-  const mailboxes = new Mailboxes({ registry, bus: events, size: options.mailboxSize });
+  const mailboxes = new Mailboxes({ registry, bus: events, size: options.mailboxSize, warnings });
+  const asyncResults = new AsyncResults({ registry, slots: options.asyncSlots });
+  const recorder = new Recorder();
+  const replayer = new Replayer({
+    log,
+    connectAs(recorded) {
+      const connection = new InProcessConnection(transportContext);
+      const agent = registry.get(connection.agentId) as AgentRecord;
+      agent.name = `replay:${recorded.name ?? recorded.id}`;
+      agent.level = recorded.level;
+      agent.permissions = Object.freeze({ ...recorded.permissions });
+      return connection;
+    },
+  });
+  const startedAt = Date.now();
+  const metrics = new Metrics({
+    registry,
+    bus: events,
+    warnings,
+    log,
+    dataDir: options.dataDir,
+    startedAt,
+    sampleIntervalMs: options.resources.sampleIntervalMs,
+    memoryPolicy: options.resources.memoryPolicy,
+    cpuPolicy: options.resources.cpuPolicy,
+  });
+  const quotas = new Quotas({
+    bus: events,
+    registry,
+    warnings,
+    suspender: processSuspender,
+    maxHoldMs: options.resources.maxHoldMs,
+    maxHeldCalls: options.resources.maxHeldCalls,
+  });
+  const llm = new LlmService({ options: options.llm, apiKey: llmKey, log, quotas, metrics });
   // Sees every XState event of the systems it tracks, and only while someone listens.
   const inspection = new InspectionHub();
   const cwd = process.cwd();
@@ -132,13 +195,20 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     events,
     subscriptions,
     mailboxes,
+    asyncResults,
+    recorder,
+    replayer,
     state,
+    quotas,
+    metrics,
+    audit,
+    llm,
     adminToken,
     spawner,
     supervision,
     topSupervisors,
     kernelVersion: KERNEL_VERSION,
-    startedAt: Date.now(),
+    startedAt,
     features: () => features,
   };
   const router = new Router(services, SYSCALLS);
@@ -168,11 +238,20 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
         }
         // Whatever did not stop in order is stopped now, processes included.
         for (const [, supervisor] of topSupervisors()) hardStop(supervisor);
+        // An LLM call may take minutes: it ends now (UNAVAILABLE), so connections can finish their replies.
+        llm.close();
         await Promise.all([web?.close(options.shutdownTimeoutMs), unix?.close(options.shutdownTimeoutMs)]);
+        // Background calls of agents that are gone by now are cancelled before their workers stop.
+        asyncResults.close();
+        replayer.close();
         await Promise.all([pool.close(), launcher.close()]);
         // After the doors: no syscall can reach the store any more. The session scope ends here.
         state.close();
         subscriptions.close();
+        quotas.close();
+        metrics.close();
+        // Last: the lifecycle of every agent stopped above is in it.
+        audit.close();
       },
     },
     supervision.supervisorMachine,
@@ -185,6 +264,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     log,
     router,
     inspection,
+    metricsText: () => renderPrometheus({ registry, metrics, quotas, version: KERNEL_VERSION, startedAt, workers: () => pool.stats }),
     openConnection(transport, requestClose, bound) {
       const agent = bound ?? registry.create({ kind: 'client', transport, level: options.defaultLevel, cwd });
       const abort = new AbortController();
@@ -236,9 +316,11 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     const error = (started.context.error && new Error(started.context.error)) || new Error('the kernel failed to start');
     error.name = 'StartupError';
     state.close();
+    audit.close();
     throw error;
   }
   for (const [, supervisor] of topSupervisors()) supervision.watch(supervisor);
+  metrics.start();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -252,6 +334,11 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     events,
     subscriptions,
     mailboxes,
+    resourceWarnings: warnings,
+    quotas,
+    metrics,
+    audit,
+    llm,
     agents: () => [...registry],
     connect({ name, level } = {}) {
       const connection = new InProcessConnection(transportContext);

@@ -14,7 +14,10 @@ export function createLogger(config: LoggerConfig): Logger {
     level: config.level,
     base: { pid: process.pid },
     // Secrets that may pass through a request never reach a log line.
-    redact: { paths: ['token', '*.token', 'env', '*.env', 'headers.authorization', '*.headers.authorization'], censor: '[redacted]' },
+    redact: {
+      paths: ['token', '*.token', 'env', '*.env', 'headers.authorization', '*.headers.authorization', 'apiKey', '*.apiKey', '*.llm.apiKey'],
+      censor: '[redacted]',
+    },
   };
   const destination = config.file
     ? pino.destination({ dest: config.file, mkdir: true, sync: false })

@@ -25,11 +25,15 @@ export class Router {
   readonly #routes: (Route | undefined)[] = new Array(256).fill(undefined);
   readonly #kernel: KernelServices;
   readonly #log: Logger;
+  /** Off only to measure their cost (kernel option permissionChecks). */
+  readonly #checks: boolean;
   #incidents = 0;
 
   constructor(kernel: KernelServices, syscalls: readonly SyscallDefinition[]) {
     this.#kernel = kernel;
     this.#log = kernel.log.child({ component: 'router' });
+    this.#checks = kernel.options.permissionChecks;
+    if (!this.#checks) this.#log.warn('permission checks are OFF (permissionChecks: false): every agent is unrestricted');
     const seen = new Set<string>();
     for (const syscall of syscalls) {
       if (seen.has(syscall.name)) throw new Error(`router: syscall ${syscall.name} is defined twice`);
@@ -82,7 +86,7 @@ export class Router {
     const route = this.#routes[code];
     if (route === undefined) return this.#unsupported(session, code);
     this.#count(session, route.info);
-    const reason = denialReason(session.agent, route.info.permission);
+    const reason = this.#checks ? denialReason(session.agent, route.info.permission) : undefined;
     return reason === undefined ? route : this.#deny(session, route.info, reason);
   }
 
@@ -98,10 +102,72 @@ export class Router {
       }
       request = parsed.data;
     }
+    if (this.#kernel.quotas.limitsSyscall(session.agent.id, route.info.name)) return this.#charged(session, route, request, input);
+    return this.#call(session, route, request, input);
+  }
+
+  /** A `syscalls` quota (SET_QUOTA) admits, refuses or holds the call before it runs. */
+  #charged(session: Session, route: Route, request: unknown, input: unknown): unknown {
+    try {
+      const held = this.#kernel.quotas.charge(session.agent, 'syscalls', 1, { signal: session.closed, op: route.info.name });
+      if (held === undefined) return this.#call(session, route, request, input);
+      return held.then(
+        () => this.#call(session, route, request, input),
+        (error: unknown) => this.#failure(session, route.info, error),
+      );
+    } catch (error) {
+      return this.#failure(session, route.info, error);
+    }
+  }
+
+  #call(session: Session, route: Route, request: unknown, input: unknown): unknown {
+    if (this.#kernel.recorder.active && this.#kernel.recorder.wants(session.agent, route.info)) {
+      return this.#recorded(session, route, input, request);
+    }
+    return this.#execute(session, route, input, request);
+  }
+
+  /** Runs a validated call (in the background with `async: true`); never throws. */
+  #execute(session: Session, route: Route, input: unknown, request: unknown): unknown {
+    if (route.info.async && (input as { async?: unknown } | null)?.async === true) return this.#startAsync(session, route, request);
     try {
       const result = route.handle(request as never, session, this.#kernel);
       if (isPromise(result)) return result.then(undefined, (error: unknown) => this.#failure(session, route.info, error));
       return result;
+    } catch (error) {
+      return this.#failure(session, route.info, error);
+    }
+  }
+
+  /** #execute, with the call and its reply and timing handed to the recorder. */
+  #recorded(session: Session, route: Route, input: unknown, request: unknown): unknown {
+    const agent = session.agent;
+    const startedAt = Date.now();
+    const clock = performance.now();
+    const capture = (reply: unknown) => {
+      this.#kernel.recorder.capture(agent, route.info, request, reply, startedAt, performance.now() - clock);
+      return reply;
+    };
+    const result = this.#execute(session, route, input, request);
+    return isPromise(result) ? result.then(capture) : capture(result);
+  }
+
+  /**
+   * `async: true`: answers the request id now and runs the handler in the background,
+   * bound to the agent rather than the connection (it is cancelled when the agent ends).
+   * Its reply, failures and denials included, waits for ASYNC_POLL.
+   */
+  #startAsync(session: Session, route: Route, request: unknown): unknown {
+    const agent = session.agent;
+    const synchronous = { ...(request as Record<string, unknown>), async: false };
+    try {
+      const requestId = this.#kernel.asyncResults.start(agent.id, route.info, (signal) => {
+        const background: Session = { agent, transport: session.transport, closed: signal, requestClose() {} };
+        return Promise.resolve()
+          .then(() => route.handle(synchronous as never, background, this.#kernel))
+          .then(undefined, (error: unknown) => this.#failure(background, route.info, error));
+      });
+      return { success: true as const, async: true as const, request_id: requestId, opcode_name: route.info.name };
     } catch (error) {
       return this.#failure(session, route.info, error);
     }
@@ -128,10 +194,17 @@ export class Router {
     return errorReply('PERMISSION_DENIED', `${info.name} denied: agent ${session.agent.id} at level "${session.agent.level}" ${reason}`);
   }
 
-  /** The audit trail of every denial (protocol.md §6); the audit log syscalls read it later. */
-  #blocked(session: Session, info: OpcodeInfo, reason: string): void {
+  /** The audit trail of every denial (protocol.md §6): the audit log (GET_AUDIT_LOG), a log line and SYSCALL_BLOCKED. */
+  #blocked(session: Session, info: OpcodeInfo, reason: string, details?: Record<string, unknown>): void {
     const { agent } = session;
     agent.counters.denied++;
+    this.#kernel.audit.record({
+      category: 'denial',
+      agent_id: agent.id,
+      agent_name: agent.name,
+      op: info.name,
+      detail: { ...details, reason, level: agent.level },
+    });
     this.#log.warn(
       { audit: 'syscall_blocked', agent_id: agent.id, agent_name: agent.name, op: info.name, level: agent.level, reason },
       'syscall denied',
@@ -142,7 +215,7 @@ export class Router {
   #failure(session: Session, info: OpcodeInfo, error: unknown): ErrorReply {
     if (error instanceof KernelError && error.code === 'PERMISSION_DENIED') {
       // A handler's own denial (KILL of a foreign agent, SPAWN beyond the spawner's rights) is audited too.
-      this.#blocked(session, info, error.message);
+      this.#blocked(session, info, error.message, error.details);
       return errorReply(error.code, error.message, error.details);
     }
     session.agent.counters.failed++;

@@ -9,9 +9,16 @@ import type { z } from 'zod';
 import type { SupervisionRuntime } from '../actors/supervision-runtime.js';
 import type { AgentRegistry } from '../agents/registry.js';
 import type { AgentSpawner } from '../agents/spawner.js';
+import type { AsyncResults } from '../async/results.js';
+import type { AuditLog } from '../audit/log.js';
 import type { EventSubscriptions } from '../events/subscriptions.js';
 import type { Mailboxes } from '../ipc/mailboxes.js';
+import type { LlmService } from '../llm/service.js';
+import type { Metrics } from '../metrics/index.js';
 import type { OpName } from '../protocol/opcodes.js';
+import type { Quotas } from '../quotas/quotas.js';
+import type { Recorder } from '../replay/recorder.js';
+import type { Replayer } from '../replay/replayer.js';
 import type { StateStore } from '../state/store.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { EventBus } from './events.js';
@@ -30,8 +37,22 @@ export interface KernelServices {
   readonly subscriptions: EventSubscriptions;
   /** Every agent's mailbox (SEND, RECV, BROADCAST). */
   readonly mailboxes: Mailboxes;
+  /** RECORD_*: captures calls through the router while a recording runs. */
+  readonly recorder: Recorder;
+  /** REPLAY_*: re-runs a recording's deterministic calls and reports divergences. */
+  readonly replayer: Replayer;
+  /** Calls made with `async: true`, running and finished (ASYNC_POLL). */
+  readonly asyncResults: AsyncResults;
   /** Keys and values of STORE to INCR (global, agent and session scopes). */
   readonly state: StateStore;
+  /** Quotas per agent (SET_QUOTA): `charge`, `check` and `record` before and after a use (src/quotas/quotas.ts). */
+  readonly quotas: Quotas;
+  /** Usage counters per agent: `metrics.add(agentId, 'llm_calls' | 'llm_tokens_used' | 'bytes_read' | 'bytes_written' | 'network_bytes', n)`; process samples; system readings. */
+  readonly metrics: Metrics;
+  /** The audit log: `record()` an entry, `query()` a page (src/audit/log.ts). */
+  readonly audit: AuditLog;
+  /** THINK's provider, fair queue and accounting; LLM_REPORT (src/llm/service.ts). */
+  readonly llm: LlmService;
   /** The secret of `<data-dir>/admin.token`; null when none was written. */
   readonly adminToken: string | null;
   readonly kernelVersion: string;

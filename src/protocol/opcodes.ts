@@ -15,12 +15,14 @@ interface OpcodeEntry {
   readonly aliasCodes?: readonly number[];
   /** Other names accepted in the JSON envelope's `op`. */
   readonly aliasNames?: readonly string[];
+  /** `async: true` in the request runs it in the background; ASYNC_POLL collects the reply. */
+  readonly async?: true;
 }
 
 const TABLE = [
   { code: 0x00, name: 'NOOP', permission: 'none' },
-  { code: 0x01, name: 'THINK', permission: 'think' },
-  { code: 0x02, name: 'EXEC', permission: 'exec' },
+  { code: 0x01, name: 'THINK', permission: 'think', async: true },
+  { code: 0x02, name: 'EXEC', permission: 'exec', async: true },
   { code: 0x03, name: 'READ', permission: 'read' },
   { code: 0x04, name: 'WRITE', permission: 'write' },
   { code: 0x10, name: 'SPAWN', permission: 'spawn' },
@@ -44,8 +46,8 @@ const TABLE = [
   // GET_PERMS and SET_PERMS check who may see or change whom in their handlers.
   { code: 0x40, name: 'GET_PERMS', permission: 'none' },
   { code: 0x41, name: 'SET_PERMS', permission: 'none' },
-  { code: 0x50, name: 'HTTP', permission: 'network' },
-  { code: 0x51, name: 'DOWNLOAD', permission: 'network' },
+  { code: 0x50, name: 'HTTP', permission: 'network', async: true },
+  { code: 0x51, name: 'DOWNLOAD', permission: 'network', async: true },
   { code: 0x60, name: 'SUBSCRIBE', permission: 'none' },
   { code: 0x61, name: 'UNSUBSCRIBE', permission: 'none' },
   { code: 0x62, name: 'POLL_EVENTS', permission: 'none' },
@@ -63,7 +65,7 @@ const TABLE = [
   { code: 0x85, name: 'TASK_CANCEL', permission: 'none' },
   { code: 0x8f, name: 'ASYNC_POLL', permission: 'none' },
   { code: 0x90, name: 'METRICS', permission: 'none', aliasCodes: [0xc1], aliasNames: ['METRICS_AGENT'] },
-  { code: 0x91, name: 'METRICS_ALL', permission: 'none', aliasCodes: [0xc2], aliasNames: ['METRICS_ALL_AGENTS'] },
+  { code: 0x91, name: 'METRICS_ALL', permission: 'admin', aliasCodes: [0xc2], aliasNames: ['METRICS_ALL_AGENTS'] },
   { code: 0x92, name: 'SET_QUOTA', permission: 'admin' },
   { code: 0xa0, name: 'WORLD_CREATE', permission: 'spawn' },
   { code: 0xa1, name: 'WORLD_DESTROY', permission: 'spawn' },
@@ -103,6 +105,8 @@ export interface OpcodeInfo {
   readonly code: number;
   readonly name: OpName;
   readonly permission: Permission;
+  /** Whether `async: true` may run it in the background (ASYNC_POLL). */
+  readonly async: boolean;
 }
 
 // Indexed by wire number (0..255) so the router's lookup is one array read.
@@ -114,6 +118,7 @@ for (const entry of TABLE as readonly OpcodeEntry[]) {
     code: entry.code,
     name: entry.name as OpName,
     permission: entry.permission,
+    async: entry.async === true,
   });
   for (const code of [entry.code, ...(entry.aliasCodes ?? [])]) {
     if (byCode[code]) throw new Error(`opcode table: 0x${code.toString(16)} is defined twice`);

@@ -50,8 +50,18 @@ export interface SandboxSpec {
   scriptPath?: string;
   writablePaths?: readonly string[];
   readablePaths?: readonly string[];
-  /** Existing files to hide (bwrap cannot mask a file that does not exist). */
-  hidePaths?: readonly string[];
+  /**
+   * Existing host paths to cover (`masksFor` in mounts.ts picks them: the ones a bind
+   * would show). They are mounted after every bind, since a bind of a parent directory
+   * placed later would uncover them, and before the root turns read-only.
+   */
+  masks?: readonly Mask[];
+}
+
+/** A host path covered inside the sandbox: an empty tmpfs over a directory, /dev/null over anything else. */
+export interface Mask {
+  path: string;
+  directory: boolean;
 }
 
 const DEFAULT_BWRAP: Bubblewrap = { path: 'bwrap', version: 'unknown', disableUserns: true };
@@ -67,10 +77,16 @@ export function bubblewrapArgv(spec: SandboxSpec, bwrap: Bubblewrap = DEFAULT_BW
   if (!spec.network) argv.push('--unshare-net');
 
   for (const dir of SYSTEM_DIRS) argv.push(dir.required ? '--ro-bind' : '--ro-bind-try', dir.path, dir.path);
-  for (const file of spec.hidePaths ?? []) argv.push('--ro-bind', '/dev/null', absolute(file, 'hidden path'));
   argv.push('--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp');
 
   for (const bind of userBinds(spec)) argv.push(bind.writable ? '--bind' : '--ro-bind', bind.path, bind.path);
+  // Masks after every bind: bwrap mounts in argv order, so a bind of a parent directory
+  // placed after a mask would show what the mask covers again.
+  const masks = orderedMasks(spec);
+  for (const mask of masks) argv.push(...(mask.directory ? ['--tmpfs', mask.path] : ['--ro-bind', '/dev/null', mask.path]));
+  // The kernel's socket stays reachable at its path even inside a covered directory.
+  const socket = spec.socketPath === undefined ? undefined : absolute(spec.socketPath, 'socket path');
+  if (socket !== undefined && masks.some((mask) => within(socket, mask.path))) argv.push('--ro-bind', socket, socket);
   // The root itself is bwrap's own tmpfs: read-only too, so only /tmp, /dev/shm and writable paths take writes.
   argv.push('--remount-ro', '/', '--chdir', spec.cwd, '--', spec.command, ...spec.args);
   return argv;
@@ -104,6 +120,33 @@ function userBinds(spec: SandboxSpec): Bind[] {
     .map(({ bind }) => bind);
 }
 
+/**
+ * The host paths the sandbox shows, for `masksFor`: the system directories and every
+ * user bind of `spec` (writable, readable, script directory, cwd, socket).
+ */
+export function visibleRoots(spec: SandboxSpec): string[] {
+  return [...SYSTEM_DIRS.map((dir) => dir.path), ...userBinds(spec).map((bind) => bind.path)];
+}
+
+/** The masks, parents first; one inside another is dropped (the outer one covers it), and the socket itself is never covered. */
+function orderedMasks(spec: SandboxSpec): Mask[] {
+  const socket = spec.socketPath === undefined ? undefined : resolve(spec.socketPath);
+  const masks = (spec.masks ?? [])
+    .map((mask) => ({ path: absolute(mask.path, 'masked path'), directory: mask.directory }))
+    .filter((mask) => mask.path !== '/' && mask.path !== socket)
+    .sort((a, b) => a.path.split(sep).length - b.path.split(sep).length);
+  const kept: Mask[] = [];
+  for (const mask of masks) {
+    if (!kept.some((outer) => outer.directory && within(mask.path, outer.path))) kept.push(mask);
+  }
+  return kept;
+}
+
+/** Whether `path` is `dir` or below it. */
+export function within(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir === '/' ? '/' : dir + sep);
+}
+
 function cwdVisible(cwd: string, binds: readonly Bind[]): boolean {
   if (cwd === '/' || cwd === '/tmp') return true;
   const visible = [...SYSTEM_DIRS.map((dir) => dir.path), ...binds.map((bind) => bind.path)];
@@ -116,7 +159,7 @@ function absolute(path: string, what: string): string {
 }
 
 /** What a bwrap launch built by bubblewrapArgv protects, for the isolation report. */
-export function bubblewrapProtections(spec: Pick<SandboxSpec, 'network' | 'hidePaths'>, bwrap: Bubblewrap): string[] {
+export function bubblewrapProtections(spec: Pick<SandboxSpec, 'network' | 'masks' | 'writablePaths'>, bwrap: Bubblewrap): string[] {
   const applied = [
     `bubblewrap ${bwrap.version}`,
     'read-only system directories (/usr, /bin, /lib*, /etc)',
@@ -131,7 +174,8 @@ export function bubblewrapProtections(spec: Pick<SandboxSpec, 'network' | 'hideP
     'dies with the kernel',
   );
   if (bwrap.disableUserns) applied.push('no nested user namespaces');
-  if (spec.hidePaths?.length) applied.push(`hidden: ${spec.hidePaths.join(', ')}`);
+  if (spec.writablePaths?.length) applied.push(`writable: ${spec.writablePaths.join(', ')}`);
+  if (spec.masks?.length) applied.push(`hidden: ${spec.masks.map((mask) => mask.path).join(', ')}`);
   return applied;
 }
 

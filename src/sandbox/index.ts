@@ -7,7 +7,7 @@
  * release(). The launch is layered outside-in: join the cgroups, set rlimits, enter
  * bwrap, run the agent, so everything the agent ever forks is already limited.
  */
-import { access, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -19,13 +19,15 @@ import {
   findBubblewrap,
   SECRET_FILES,
   SYSTEM_DIRS,
+  type SandboxSpec,
   sandboxedAgentPid,
 } from './bubblewrap.js';
 import type { CgroupSupport } from './cgroup-detect.js';
 import { type AgentCgroup, type CgroupRemoval, createAgentCgroup, joinCgroupsArgv } from './cgroups.js';
-import { SandboxUnavailableError } from './errors.js';
+import { defaultSandboxMessage, SandboxUnavailableError } from './errors.js';
 import type { IsolationReport, NotApplied } from './isolation.js';
 import { Limits, requestedLimits } from './limits.js';
+import { masksFor, writableBinds } from './mounts.js';
 import { findPrlimit, rlimitPlan } from './rlimits.js';
 
 export { type Bubblewrap, type BubblewrapLookup, bubblewrapArgv, findBubblewrap, sandboxedAgentPid } from './bubblewrap.js';
@@ -34,6 +36,7 @@ export { type AgentCgroup, type CgroupRemoval, createAgentCgroup } from './cgrou
 export { SandboxUnavailableError } from './errors.js';
 export { IsolationReport, NotApplied } from './isolation.js';
 export { Limits } from './limits.js';
+export { type SandboxPaths, sandboxPaths } from './mounts.js';
 
 export interface IsolationRequest {
   sandboxed: boolean;
@@ -57,7 +60,19 @@ export interface IsolationRequest {
    */
   scriptPath?: string | undefined;
   readablePaths?: readonly string[] | undefined;
+  /** Host paths the agent may write: bound read-write at their real paths where they exist (never `/` or `/tmp`). */
   writablePaths?: readonly string[] | undefined;
+  /**
+   * Host paths the agent must not see (the kernel's data directory, its blocked paths):
+   * covered wherever a bind would show them (src/sandbox/mounts.ts). The shadow files
+   * are always covered.
+   */
+  hiddenPaths?: readonly string[] | undefined;
+  /**
+   * Why an agent runs without a sandbox although nothing failed (it opted out), for the
+   * report's not_applied; absent when none is owed.
+   */
+  unsandboxedBecause?: string | undefined;
 }
 
 /** Where the helpers are and what the machine offers; tests override these. */
@@ -98,6 +113,9 @@ export async function prepareIsolation(request: IsolationRequest, host: Isolatio
   // Refuse before creating anything, so a refusal leaves nothing to clean up.
   let bwrap: Bubblewrap | null = null;
   const notApplied: NotApplied[] = [];
+  if (!request.sandboxed && request.unsandboxedBecause !== undefined) {
+    notApplied.push({ what: 'sandbox', why: request.unsandboxedBecause });
+  }
   if (request.sandboxed) {
     const lookup = await findBubblewrap({ path: host.bwrapPath });
     if (lookup.ok) {
@@ -114,12 +132,11 @@ export async function prepareIsolation(request: IsolationRequest, host: Isolatio
   const applied: string[] = [];
   let launch = [request.command, ...request.args];
   if (bwrap) {
-    const hidePaths = await existing(SECRET_FILES);
     const readablePaths = [
       ...(request.readablePaths ?? []),
-      ...(request.scriptPath === undefined ? await launchDirectories(request, hidePaths) : []),
+      ...(request.scriptPath === undefined ? await launchDirectories(request, SECRET_FILES) : []),
     ];
-    const spec = {
+    const binds: SandboxSpec = {
       command: request.command,
       args: request.args,
       cwd: request.cwd,
@@ -127,9 +144,9 @@ export async function prepareIsolation(request: IsolationRequest, host: Isolatio
       socketPath: request.socketPath,
       scriptPath: request.scriptPath,
       readablePaths,
-      writablePaths: request.writablePaths,
-      hidePaths,
+      writablePaths: await writableBinds(request.writablePaths ?? []),
     };
+    const spec = { ...binds, masks: await masksFor(binds, request.hiddenPaths ?? []) };
     launch = bubblewrapArgv(spec, bwrap);
     applied.push(...bubblewrapProtections(spec, bwrap));
   }
@@ -177,12 +194,17 @@ export async function prepareIsolation(request: IsolationRequest, host: Isolatio
 
 /**
  * For SPAWN's early check: a sandboxed spawn is refused here, before an agent record
- * exists, when bwrap cannot be used and degraded isolation was not allowed.
+ * exists, when bwrap cannot be used and degraded isolation was not allowed. `byDefault`:
+ * the sandbox was not asked for but is the default, so the refusal names opting out too.
  */
-export async function ensureSandboxAvailable(allowDegraded: boolean, host: Pick<IsolationHost, 'bwrapPath'> = {}): Promise<void> {
+export async function ensureSandboxAvailable(
+  allowDegraded: boolean,
+  host: Pick<IsolationHost, 'bwrapPath'> = {},
+  options: { byDefault?: boolean } = {},
+): Promise<void> {
   if (allowDegraded) return;
   const lookup = await findBubblewrap({ path: host.bwrapPath });
-  if (!lookup.ok) throw new SandboxUnavailableError(lookup.reason);
+  if (!lookup.ok) throw new SandboxUnavailableError(options.byDefault ? defaultSandboxMessage(lookup.problem) : lookup.reason);
 }
 
 /** Directories that make the files named in the launch readable (see IsolationRequest.scriptPath). */
@@ -206,16 +228,4 @@ async function launchDirectories(request: IsolationRequest, hidden: readonly str
     if (!dirs.includes(visible)) dirs.push(visible);
   }
   return dirs;
-}
-
-async function existing(paths: readonly string[]): Promise<string[]> {
-  const found = await Promise.all(
-    paths.map((path) =>
-      access(path).then(
-        () => path,
-        () => null,
-      ),
-    ),
-  );
-  return found.filter((path): path is string => path !== null);
 }

@@ -14,6 +14,15 @@ export class AgentOSError extends Error {
   }
 }
 
+/** The AgentOSError a reply stands for when it is a failure (`success: false`); undefined for any other reply. */
+export function failureOf(reply: unknown): AgentOSError | undefined {
+  if (reply === null || typeof reply !== 'object' || Buffer.isBuffer(reply) || (reply as { success?: unknown }).success !== false) {
+    return undefined;
+  }
+  const failure = reply as { code?: ErrorCode; error?: string };
+  return new AgentOSError(failure.code ?? 'INTERNAL', failure.error ?? 'the kernel reported a failure', reply as Record<string, unknown>);
+}
+
 /** A person-readable reason a kernel could not be reached at `where`. */
 export function unreachable(where: string, error: NodeJS.ErrnoException): AgentOSError {
   const why =

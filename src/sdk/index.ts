@@ -1,6 +1,33 @@
-export { AgentOSClient, type ConnectOptions, type Reply, type Request } from './client.js';
+export { AgentOSClient, DEFAULT_REQUEST_TIMEOUT_MS, type FamilyMethods } from './client.js';
 export { AgentOSError } from './errors.js';
 export { InProcessTransport } from './inprocess-transport.js';
 export { SocketTransport } from './socket-transport.js';
 export type { ClientTransport } from './transport.js';
+export type {
+  AgentRef,
+  AsyncOp,
+  AsyncOps,
+  AsyncPollOptions,
+  AsyncRequest,
+  AsyncRequestId,
+  AsyncResultOptions,
+  AsyncResultsOptions,
+  CasOptions,
+  ConnectOptions,
+  EmitOptions,
+  EventsOptions,
+  IncrOptions,
+  KeysOptions,
+  KillOptions,
+  LogsOptions,
+  MessagesOptions,
+  PollEventsOptions,
+  RecvOptions,
+  Reply,
+  Request,
+  ScopeOptions,
+  SendOptions,
+  StoreOptions,
+  SubscribeOptions,
+} from './types.js';
 export { WebSocketTransport } from './websocket-transport.js';

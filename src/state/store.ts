@@ -1,10 +1,13 @@
 /**
  * The state store (protocol.md §5 STORE to INCR, §7 STATE_CHANGED).
  *
- * Global and agent scopes live in `<data-dir>/state.db` (SQLite, WAL, synchronous=FULL:
- * a STORE is acknowledged only after its commit reached the disk, so it survives a
- * kill -9). Session scope lives in an in-memory SQLite database with the same table and
- * statements; it is gone when the kernel stops.
+ * Global and agent scopes live in `<data-dir>/state.db` (SQLite, WAL). A write is
+ * acknowledged after its commit, which `durability` makes either 'process' (the default,
+ * synchronous=NORMAL: the commit is in the WAL file through write(2) before the reply, so
+ * it survives kill -9 or any crash of the kernel; power loss or an OS crash may lose the
+ * last commits) or 'power' (synchronous=FULL: the WAL is fsynced at every commit). Session
+ * scope lives in an in-memory SQLite database with the same table and statements; it is
+ * gone when the kernel stops.
  *
  * Every row is (scope, owner, key): `owner` is '' for global and session keys and the
  * agent's identity for agent keys, so no global key, whatever its text, can name or
@@ -24,6 +27,7 @@ import type { AgentRecord, AgentRegistry } from '../agents/registry.js';
 import type { EventSubscriptions } from '../events/subscriptions.js';
 import { KernelError } from '../protocol/errors.js';
 import type { StateScope } from '../protocol/schemas/state.js';
+import type { ResourceWarnings } from '../resources/warnings.js';
 
 export interface StateLimits {
   /** JSON bytes of one value. */
@@ -38,10 +42,14 @@ export interface StateStoreDeps extends StateLimits {
   dataDir: string;
   registry: AgentRegistry;
   subscriptions: EventSubscriptions;
+  /** RESOURCE_WARNING when an agent nears maxKeysPerAgent. */
+  warnings?: ResourceWarnings;
   /** Period of the active expiry sweep. */
   sweepIntervalMs: number;
   /** Rows one sweep may expire; the rest wait for the next tick. */
   sweepBatch?: number;
+  /** 'process' (default): commits survive a crash of the kernel; 'power': they survive power loss too. */
+  durability?: 'process' | 'power';
   now?: () => number;
 }
 
@@ -133,6 +141,7 @@ export class StateStore {
   readonly #limits: StateLimits;
   readonly #registry: AgentRegistry;
   readonly #subscriptions: EventSubscriptions;
+  readonly #warnings: ResourceWarnings | undefined;
   readonly #now: () => number;
   readonly #sweepBatch: number;
   readonly #timer: NodeJS.Timeout;
@@ -143,7 +152,7 @@ export class StateStore {
     const file = new Database(join(deps.dataDir, 'state.db'));
     try {
       file.pragma('journal_mode = WAL');
-      file.pragma('synchronous = FULL');
+      file.pragma(`synchronous = ${deps.durability === 'power' ? 'FULL' : 'NORMAL'}`);
       file.pragma('busy_timeout = 5000');
       this.#disk = new Table(file);
     } catch (error) {
@@ -156,6 +165,7 @@ export class StateStore {
     this.#limits = { maxValueBytes: deps.maxValueBytes, maxKeysPerAgent: deps.maxKeysPerAgent, maxSharedKeys: deps.maxSharedKeys };
     this.#registry = deps.registry;
     this.#subscriptions = deps.subscriptions;
+    this.#warnings = deps.warnings;
     this.#now = deps.now ?? Date.now;
     this.#sweepBatch = deps.sweepBatch ?? 256;
     this.#unlisten = deps.registry.onRemove((record) => {
@@ -170,7 +180,7 @@ export class StateStore {
     const text = this.#encode(value);
     const { table, owner } = this.#where(agent, scope);
     const now = this.#now();
-    if (this.#live(table, scope, owner, key, now) === undefined) this.#checkRoom(table, scope, owner);
+    if (this.#live(table, scope, owner, key, now) === undefined) this.#checkRoom(table, scope, owner, agent.id);
     const expiresAt = ttlS === undefined ? null : now + Math.max(1, Math.round(ttlS * 1000));
     table.put.run(scope, owner, key, text, expiresAt);
     this.#changed('store', scope, owner, key, agent.id);
@@ -233,7 +243,7 @@ export class StateStore {
     const next = current + by;
     if (!Number.isFinite(next)) throw new KernelError('CONFLICT', `INCR: ${current} + ${by} is not a finite number`, { value: current });
     if (row === undefined) {
-      this.#checkRoom(table, scope, owner);
+      this.#checkRoom(table, scope, owner, agent.id);
       table.put.run(scope, owner, key, JSON.stringify(next), null);
     } else {
       table.setValue.run({ scope, owner, key, value: JSON.stringify(next) });
@@ -257,6 +267,11 @@ export class StateStore {
       if (expired >= this.#sweepBatch) break;
     }
     return expired;
+  }
+
+  /** The `synchronous` pragma in force on state.db: 1 (NORMAL, durability 'process') or 2 (FULL, 'power'). */
+  get synchronous(): number {
+    return this.#disk.db.pragma('synchronous', { simple: true }) as number;
   }
 
   /** Stops the sweep and closes both databases (the session scope is gone). */
@@ -299,13 +314,15 @@ export class StateStore {
   }
 
   /** A new key must fit the owner's key limit. */
-  #checkRoom(table: Table, scope: StateScope, owner: string): void {
+  /** Refuses a new key beyond the scope's limit; `agentId` adds the key when it does not. */
+  #checkRoom(table: Table, scope: StateScope, owner: string, agentId: number): void {
     const limit = scope === 'agent' ? this.#limits.maxKeysPerAgent : this.#limits.maxSharedKeys;
     const { n } = table.count.get(scope, owner) ?? { n: 0 };
     if (n >= limit) {
       const whose = scope === 'agent' ? 'this agent holds' : `the ${scope} scope holds`;
       throw new KernelError('QUOTA_EXCEEDED', `${whose} ${n} keys; at most ${limit} are allowed`, { limit });
     }
+    if (scope === 'agent') this.#warnings?.observe(agentId, 'state_keys', n + 1, limit);
   }
 
   /** STATE_CHANGED; an agent-scope event reaches its owner only (nobody when the owner is not running). */

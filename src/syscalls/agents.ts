@@ -1,5 +1,6 @@
 /** SPAWN, KILL, LIST, PAUSE, RESUME, LOGS and TREE: process agents and the live tree. */
 import { stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { resolveLaunch } from '../agents/interpreter.js';
 import type { ProcessLaunch } from '../agents/launch.js';
 import type { AgentRecord } from '../agents/registry.js';
@@ -8,31 +9,64 @@ import { defineSyscall, type KernelServices } from '../kernel/syscall.js';
 import { KernelError } from '../protocol/errors.js';
 import { AgentTarget, KillRequest, LogsRequest, NoFields, SpawnRequest } from '../protocol/schemas/agents.js';
 import { type Permissions, PRESETS } from '../protocol/schemas/permissions.js';
-import { ensureSandboxAvailable } from '../sandbox/index.js';
+import { ensureSandboxAvailable, sandboxPaths } from '../sandbox/index.js';
+import { checkArgv, commandRefusal } from '../security/commands/index.js';
+import { escalations, isUnrestricted } from '../security/grant.js';
+import { authorizeAgentPath } from '../security/paths-authorize.js';
 import { restartTypeFromPolicy } from '../supervision/spec.js';
 import { agentInfo, buildTree } from './agent-views.js';
-import { resolveAgentPath } from './paths.js';
 
-const FLAGS = ['can_exec', 'can_read', 'can_write', 'can_think', 'can_spawn', 'can_network'] as const;
+interface Grant {
+  level: AgentRecord['level'];
+  permissions: Permissions;
+  /** Sandboxed only because that is the default (restricted rights, no "sandboxed" in the request): opting out is possible. */
+  sandboxByDefault: boolean;
+}
 
-/** The rights a spawned agent gets: what it asked for, never more than its spawner has. */
-function grantFor(caller: AgentRecord, request: SpawnRequest): { level: AgentRecord['level']; permissions: Permissions } {
+/**
+ * The rights a spawned agent gets: what it asked for, never more than its spawner has.
+ * Deny by default: rights short of unrestricted hold only inside a sandbox (outside one
+ * the agent is a process of the kernel's user and can read the admin token), so such an
+ * agent is sandboxed unless the request says `"sandboxed": false`.
+ */
+function grantFor(caller: AgentRecord, request: SpawnRequest): Grant {
   const base = request.level ? PRESETS[request.level] : caller.permissions;
   const wanted: Permissions = { ...base, ...request.permissions };
-  for (const flag of FLAGS) {
-    if (wanted[flag] && !caller.permissions[flag]) {
+  // A sandboxed spawner cannot make an unsandboxed child, nor can the request's own level or permissions be contradicted.
+  const required = wanted.sandboxed || caller.permissions.sandboxed;
+  if (required && request.sandboxed === false) {
+    if (caller.permissions.sandboxed) {
       throw new KernelError(
         'PERMISSION_DENIED',
-        `SPAWN denied: the new agent would get ${flag}, which its spawner (agent ${caller.id}) does not have`,
+        `SPAWN denied: "sandboxed": false, but the spawner (agent ${caller.id}) is sandboxed, and so is every agent it spawns`,
+        { escalations: ['sandboxed: the granter is sandboxed, so is everything it grants'] },
       );
     }
+    throw new KernelError('INVALID_REQUEST', 'invalid SPAWN request: field "sandboxed": false contradicts the requested level or permissions, which are sandboxed', {
+      field: 'sandboxed',
+    });
   }
-  // A sandboxed spawner cannot make an unsandboxed child.
-  wanted.sandboxed = wanted.sandboxed || caller.permissions.sandboxed || request.sandboxed;
+  const sandboxByDefault = !required && request.sandboxed === undefined && !isUnrestricted(wanted);
+  wanted.sandboxed = required || request.sandboxed === true || sandboxByDefault;
+  const found = caller.admin ? [] : escalations(wanted, { granter: caller.permissions, granterHome: homedir(), home: homedir() });
+  if (found.length > 0) {
+    throw new KernelError(
+      'PERMISSION_DENIED',
+      `SPAWN denied: the new agent would get more than its spawner (agent ${caller.id}) has: ${found.join('; ')}`,
+      { escalations: found },
+    );
+  }
   if (request.network && !wanted.can_network) {
     throw new KernelError('PERMISSION_DENIED', 'SPAWN denied: "network": true needs can_network');
   }
-  return { level: request.level ?? caller.level, permissions: wanted };
+  return { level: request.level ?? caller.level, permissions: Object.freeze(wanted), sandboxByDefault };
+}
+
+/** Why an unsandboxed agent is not held by a sandbox, for its isolation report. */
+function unsandboxedBecause(permissions: Readonly<Permissions>): string {
+  return isUnrestricted(permissions)
+    ? 'not asked: the agent is unrestricted, so a sandbox would hold nothing its rights allow'
+    : `"sandboxed": false was asked: the agent is a process of the kernel's user, so its permissions bind only its syscalls (it can read the kernel's admin token and become admin)`;
 }
 
 function findTarget(
@@ -74,14 +108,26 @@ export const spawn = defineSyscall({
   request: SpawnRequest,
   handle: async (request, session, kernel) => {
     const caller = session.agent;
-    const script = resolveAgentPath(caller, request.script);
-    await resolveLaunch(script, request.interpreter);
-    const cwd = request.cwd === undefined ? caller.cwd : resolveAgentPath(caller, request.cwd);
+    // The spawner must be able to read the script and an explicit cwd (path policy), checked before they are looked at.
+    const { path: script } = await authorizeAgentPath(kernel, caller, request.script, 'read', {
+      op: 'SPAWN script',
+      cancel: session.closed,
+    });
+    const launcher = await resolveLaunch(script, request.interpreter);
+    const cwd =
+      request.cwd === undefined
+        ? caller.cwd
+        : (await authorizeAgentPath(kernel, caller, request.cwd, 'read', { op: 'SPAWN cwd', cancel: session.closed })).path;
     const cwdInfo = await stat(cwd).catch(() => undefined);
     if (!cwdInfo?.isDirectory()) throw new KernelError('NOT_FOUND', `SPAWN: cwd "${cwd}" is not a directory`);
-    const { level, permissions } = grantFor(caller, request);
+    const { level, permissions, sandboxByDefault } = grantFor(caller, request);
+    // Starting the process is the spawner's command: its argv passes the spawner's command rules (the kernel's socket argument aside).
+    const argv = [launcher.command, ...launcher.prefix, ...(launcher.command === script ? [] : [script]), ...request.args];
+    const denial = checkArgv(argv, caller.permissions, { home: homedir(), cwd }, script);
+    if (denial) throw commandRefusal('SPAWN', denial);
     // Refused before anything is created; the runner checks again at every start.
-    if (permissions.sandboxed) await ensureSandboxAvailable(kernel.options.allowDegradedIsolation);
+    if (permissions.sandboxed) await ensureSandboxAvailable(kernel.options.allowDegradedIsolation, {}, { byDefault: sandboxByDefault });
+    const paths = sandboxPaths(permissions, { home: homedir(), dataDir: kernel.options.dataDir });
 
     const record = kernel.agents.create({ kind: 'process', name: request.name, parentId: caller.id, level, permissions, cwd });
     const launch: ProcessLaunch = {
@@ -94,6 +140,9 @@ export const spawn = defineSyscall({
       sandboxed: permissions.sandboxed,
       network: request.network,
       limits: request.limits,
+      writablePaths: paths.writable,
+      hiddenPaths: paths.hidden,
+      unsandboxedBecause: permissions.sandboxed ? undefined : unsandboxedBecause(permissions),
     };
     const { pid } = await kernel.spawner.start(record, launch, {
       restart: restartTypeFromPolicy(request.restart_policy),

@@ -1,6 +1,6 @@
 /** SUBSCRIBE, UNSUBSCRIBE, POLL_EVENTS and EMIT: the kernel's events (protocol.md §5, §7). */
-import { isAbsolute, resolve } from 'node:path';
-import { globToRegExp, staticPrefix } from '../events/glob.js';
+import { isAbsolute, posix, resolve } from 'node:path';
+import { compileGlob, staticPrefix } from '../events/glob.js';
 import { denialReason } from '../kernel/permissions.js';
 import { defineSyscall } from '../kernel/syscall.js';
 import { KernelError } from '../protocol/errors.js';
@@ -13,6 +13,8 @@ import {
   SubscribeRequest,
   UnsubscribeRequest,
 } from '../protocol/schemas/events.js';
+import { checkPath } from '../security/paths.js';
+import { authorizeAgentPath, pathContextOf } from '../security/paths-authorize.js';
 
 const KERNEL_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES.filter((type) => type !== 'CUSTOM'));
 
@@ -33,14 +35,27 @@ export const subscribe = defineSyscall({
         `SUBSCRIBE FILE_CHANGED denied: agent ${session.agent.id} at level "${session.agent.level}" ${reason}`,
       );
     }
-    const release = await kernel.subscriptions.files.acquire(staticPrefix(glob));
+    const { agent } = session;
+    // The watched directory must be readable. It is watched by its real path, so the glob
+    // is rewritten onto it and every event names a real directory.
+    const prefix = staticPrefix(glob);
+    const { real: realPrefix } = await authorizeAgentPath(kernel, agent, prefix, 'read', {
+      op: 'SUBSCRIBE FILE_CHANGED',
+      cancel: session.closed,
+    });
+    const realGlob = posix.join(realPrefix, glob.slice(prefix.length));
+    const context = await pathContextOf(agent, kernel);
+    const release = await kernel.subscriptions.files.acquire(realPrefix);
     // The agent may have ended while the watcher started: nothing must outlive it.
-    if (kernel.agents.get(session.agent.id) !== session.agent) {
+    if (kernel.agents.get(agent.id) !== agent) {
       release();
-      throw new KernelError('UNAVAILABLE', `SUBSCRIBE: agent ${session.agent.id} ended before its FILE_CHANGED watch began`);
+      throw new KernelError('UNAVAILABLE', `SUBSCRIBE: agent ${agent.id} ended before its FILE_CHANGED watch began`);
     }
-    const filter = { ...request.filter, path: glob };
-    const watch = { glob: globToRegExp(glob), release };
+    const filter = { ...request.filter, path: realGlob };
+    // Each event is checked against the agent's rules of the moment (SET_PERMS may narrow them):
+    // pure pattern matching on the event's path, compiled once per permissions object.
+    const readable = (path: string) => checkPath(agent.permissions, path, 'read', context) === undefined;
+    const watch = { glob: compileGlob(realGlob), readable, release };
     const subscribed = kernel.subscriptions.subscribe(session.agent.id, request.event_types, filter, sink, watch);
     return { success: true as const, subscribed, push: sink !== undefined };
   },

@@ -21,6 +21,14 @@ export function presentToken(token: string, session: Session, kernel: KernelServ
     agent.admin = true;
     agent.level = 'unrestricted';
     agent.permissions = PRESETS.unrestricted;
+    // Who held admin power, and when: never the token itself.
+    kernel.audit.record({
+      category: 'admin',
+      agent_id: agent.id,
+      agent_name: agent.name,
+      op: 'HELLO',
+      detail: { admin_token: 'presented', transport: agent.transport },
+    });
     return;
   }
   const spawned = kernel.agents.redeemToken(token);

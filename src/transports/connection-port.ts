@@ -25,6 +25,8 @@ export interface TransportContext {
   readonly router: Router;
   /** Where /inspect WebSockets attach; without it the route answers 404. */
   readonly inspection?: InspectionHub;
+  /** GET /metrics: the Prometheus text exposition; without it the route answers 404. */
+  readonly metricsText?: () => Promise<string>;
   /** Open an agent session for a new connection and tell the root supervisor about it. */
   openConnection(transport: TransportKind, requestClose: () => void, agent?: AgentRecord): { session: Session; hooks: ConnectionHooks };
 }

@@ -1,12 +1,14 @@
 /**
  * The kernel's HTTP port: a WebSocket endpoint speaking the JSON envelope of
  * protocol.md §3 (any path but /inspect), the XState inspection stream on /inspect,
- * and GET /health. Requests on one WebSocket run concurrently; `id` correlates replies.
+ * GET /health, and GET /metrics (Prometheus). Requests on one WebSocket run
+ * concurrently; `id` correlates replies.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { PROMETHEUS_CONTENT_TYPE } from '../metrics/prometheus.js';
 import { type ReplyEnvelope, RequestEnvelope } from '../protocol/envelope.js';
 import { describeZodError, errorReply } from '../protocol/errors.js';
 import { hexCode, resolveOp } from '../protocol/opcodes.js';
@@ -101,8 +103,29 @@ export class WebSocketEndpoint {
       response.end(JSON.stringify({ success: true, status: 'running', socket: this.#context.options.socketPath }));
       return;
     }
+    if (request.method === 'GET' && path === '/metrics' && this.#context.metricsText) {
+      this.#onMetrics(this.#context.metricsText, response);
+      return;
+    }
     response.writeHead(404, { 'content-type': 'application/json' });
-    response.end(JSON.stringify(errorReply('NOT_FOUND', `no route ${request.method} ${path}; connect a WebSocket here, or GET /health`)));
+    response.end(
+      JSON.stringify(errorReply('NOT_FOUND', `no route ${request.method} ${path}; connect a WebSocket here, or GET /health or /metrics`)),
+    );
+  }
+
+  /** Prometheus scrapes: like /health, open to whoever reaches the loopback port. */
+  #onMetrics(render: () => Promise<string>, response: ServerResponse): void {
+    render().then(
+      (text) => {
+        response.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
+        response.end(text);
+      },
+      (error: unknown) => {
+        this.#context.log.error({ err: error }, 'GET /metrics failed');
+        response.writeHead(500, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(errorReply('INTERNAL', 'the metrics could not be read; the kernel log has the details')));
+      },
+    );
   }
 
   /** Visualizers attach to the inspection hub; they never get an agent session. */

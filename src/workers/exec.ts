@@ -1,11 +1,15 @@
 /**
  * EXEC inside a worker thread: `/bin/sh -c command` in its own process group, with
- * separate capped stdout and stderr, and a timeout that ends the whole group.
+ * separate capped stdout and stderr, and a timeout that ends the whole group. With a
+ * `sandbox`, the shell runs inside bubblewrap (exec-sandbox.ts); ending bwrap's group
+ * ends the sandbox, whose processes die with it (--die-with-parent, its own pid namespace).
  */
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import type { ExecResult } from '../protocol/schemas/process.js';
+import { type CommandDenial, type CommandPolicy, checkCommandLine } from '../security/commands/index.js';
+import { type ExecSandbox, sandboxedShellArgv } from './exec-sandbox.js';
 import { failure, success, type TaskEnvelope, type TaskOutcome } from './outcome.js';
 
 export interface ExecTask {
@@ -16,7 +20,17 @@ export interface ExecTask {
   timeoutMs: number;
   maxOutputBytes: number;
   killGraceMs: number;
+  /** Run inside bubblewrap (the sandboxed level); absent: directly. */
+  sandbox?: ExecSandbox | undefined;
+  /**
+   * The agent's command rules, checked here first (parsing a long command line is CPU
+   * work the kernel's event loop should not do); a refused command starts nothing.
+   */
+  rules: { policy: CommandPolicy; home: string };
 }
+
+/** A refused command comes back as a value: error classes do not cross threads, and the reply names the rule. */
+export type ExecAnswer = ExecResult | { denied: CommandDenial };
 
 /** Bounded collector: keeps the first `limit` bytes and drains the rest. */
 class OutputCap {
@@ -44,7 +58,12 @@ function signalNumber(signal: NodeJS.Signals): number {
   return (osConstants.signals as Record<string, number>)[signal] ?? 0;
 }
 
-export async function exec({ input, cancelPort }: TaskEnvelope<ExecTask>): Promise<TaskOutcome<ExecResult>> {
+export async function exec({ input, cancelPort }: TaskEnvelope<ExecTask>): Promise<TaskOutcome<ExecAnswer>> {
+  const denied = checkCommandLine(input.command, input.rules.policy, { home: input.rules.home, cwd: input.cwd });
+  if (denied) {
+    cancelPort.close();
+    return success({ denied });
+  }
   try {
     const info = await stat(input.cwd);
     if (!info.isDirectory()) return failure('INVALID_REQUEST', `cwd "${input.cwd}" is not a directory`);
@@ -52,11 +71,20 @@ export async function exec({ input, cancelPort }: TaskEnvelope<ExecTask>): Promi
     return failure('NOT_FOUND', `cwd "${input.cwd}" does not exist`);
   }
 
+  let argv = ['/bin/sh', '-c', input.command];
+  if (input.sandbox) {
+    try {
+      argv = await sandboxedShellArgv(input.sandbox, input.command, input.cwd);
+    } catch (error) {
+      return failure('INTERNAL', `could not prepare the sandbox: ${(error as Error).message}`);
+    }
+  }
+
   const started = performance.now();
   const stdout = new OutputCap(input.maxOutputBytes);
   const stderr = new OutputCap(input.maxOutputBytes);
-  // detached: the shell leads a new process group, so a timeout can end every process it started.
-  const child = spawn('/bin/sh', ['-c', input.command], {
+  // detached: the shell (or bwrap) leads a new process group, so a timeout can end every process it started.
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: input.cwd,
     env: input.env,
     detached: true,
@@ -109,7 +137,7 @@ export async function exec({ input, cancelPort }: TaskEnvelope<ExecTask>): Promi
       truncated: stdout.truncated || stderr.truncated,
     });
   } catch (error) {
-    return failure('INTERNAL', `could not start /bin/sh: ${(error as Error).message}`);
+    return failure('INTERNAL', `could not start ${argv[0]}: ${(error as Error).message}`);
   } finally {
     clearTimeout(timer);
     clearTimeout(ending);

@@ -1,16 +1,24 @@
-/** READ and WRITE inside a worker thread: positional reads, appends, parent creation. */
-import { constants } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+/**
+ * READ and WRITE inside a worker thread: positional reads, appends, parent creation. Each
+ * task checks the path policy on the real path and opens that same real path in one go
+ * (src/security/paths-access.ts), so a denial is PERMISSION_DENIED with the rule, and
+ * nothing runs between the check and the open but the task itself.
+ */
+import type { FileHandle } from 'node:fs/promises';
 import type { ReadResult, WriteResult } from '../protocol/schemas/files.js';
-import { codeForErrno, failure, success, type TaskEnvelope, type TaskOutcome } from './outcome.js';
+import type { PathAccess, PathPolicy } from '../security/paths.js';
+import { type Authorized, authorizePath as authorize, openForRead, openForWrite } from '../security/paths-access.js';
+import { failure, success, type TaskEnvelope, type TaskOutcome } from './outcome.js';
 
 export interface ReadTask {
+  /** Absolute (resolved against the agent's cwd), not yet real. */
   path: string;
   encoding: 'utf8' | 'base64';
   offset: number;
   length?: number | undefined;
   maxBytes: number;
+  /** The agent's path rules (src/security/paths.ts `pathPolicy`). */
+  policy: PathPolicy;
 }
 
 export interface WriteTask {
@@ -19,33 +27,25 @@ export interface WriteTask {
   encoding: 'utf8' | 'base64';
   mode: 'write' | 'append';
   mkdir: boolean;
+  policy: PathPolicy;
+}
+
+/** A path to check without opening it (EXEC's cwd, SPAWN's script and cwd, FILE_CHANGED's directory). */
+export interface AuthorizePathTask {
+  path: string;
+  access: PathAccess;
+  policy: PathPolicy;
+  /** The call, for the denial's message. */
+  op: string;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-// O_NONBLOCK: opening a FIFO must not park a thread until a peer appears; regular files ignore it.
-const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
-const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NONBLOCK;
-const APPEND_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NONBLOCK;
-
-function fsFailure(error: unknown, path: string, verb: string): TaskOutcome<never> {
-  const errno = (error as NodeJS.ErrnoException).code;
-  const code = codeForErrno(errno);
-  const reason =
-    errno === 'ENOENT'
-      ? 'no such file or directory'
-      : errno === 'EISDIR'
-        ? 'it is a directory'
-        : errno === 'EACCES' || errno === 'EPERM'
-          ? 'the operating system denied access'
-          : (error as Error).message;
-  return failure(code, `cannot ${verb} "${path}": ${reason}`);
-}
-
 export async function readFile({ input }: TaskEnvelope<ReadTask>): Promise<TaskOutcome<ReadResult>> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  const opened = await openForRead(input.path, input.policy, 'READ');
+  if (!opened.ok) return opened;
+  const { handle } = opened.value;
   try {
-    handle = await open(input.path, READ_FLAGS);
     const info = await handle.stat();
     // A FIFO or device could block this thread forever or never end.
     if (!info.isFile()) return failure('INVALID_REQUEST', `cannot read "${input.path}": not a regular file`);
@@ -75,9 +75,9 @@ export async function readFile({ input }: TaskEnvelope<ReadTask>): Promise<TaskO
       eof: input.offset + filled >= size,
     });
   } catch (error) {
-    return fsFailure(error, input.path, 'read');
+    return failure('INTERNAL', `cannot read "${input.path}": ${(error as Error).message}`);
   } finally {
-    await handle?.close();
+    await handle.close();
   }
 }
 
@@ -86,23 +86,35 @@ export async function writeFile({ input }: TaskEnvelope<WriteTask>): Promise<Tas
     return failure('INVALID_REQUEST', 'invalid request: field "content": expected base64 (A-Z, a-z, 0-9, +, /, padded with =)');
   }
   const bytes = Buffer.from(input.content, input.encoding);
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  const opened = await openForWrite(input.path, input.policy, 'WRITE', { mkdir: input.mkdir, append: input.mode === 'append' });
+  if (!opened.ok) return opened;
+  const { handle } = opened.value;
   try {
-    if (input.mkdir) await mkdir(dirname(input.path), { recursive: true });
-    handle = await open(input.path, input.mode === 'append' ? APPEND_FLAGS : WRITE_FLAGS, 0o644);
-    const info = await handle.stat();
-    if (!info.isFile()) return failure('INVALID_REQUEST', `cannot write "${input.path}": not a regular file`);
-    let written = 0;
-    while (written < bytes.length) {
-      const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
-      written += bytesWritten;
-    }
+    const written = await writeAll(handle, bytes);
     await handle.datasync();
     const after = await handle.stat();
     return success({ bytes_written: written, size: after.size });
   } catch (error) {
-    return fsFailure(error, input.path, 'write');
+    const errno = (error as NodeJS.ErrnoException).code;
+    if (errno === 'ENOSPC' || errno === 'EDQUOT' || errno === 'EFBIG') {
+      return failure('QUOTA_EXCEEDED', `cannot write "${input.path}": no space left (${errno})`);
+    }
+    return failure('INTERNAL', `cannot write "${input.path}": ${(error as Error).message}`);
   } finally {
-    await handle?.close();
+    await handle.close();
   }
+}
+
+async function writeAll(handle: FileHandle, bytes: Buffer): Promise<number> {
+  let written = 0;
+  while (written < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
+    written += bytesWritten;
+  }
+  return written;
+}
+
+/** Resolves and checks a path without opening it: its real path, or PERMISSION_DENIED naming the rule. */
+export function authorizePath({ input }: TaskEnvelope<AuthorizePathTask>): Promise<TaskOutcome<Authorized>> {
+  return authorize(input.path, input.policy, input.op, input.access);
 }

@@ -107,6 +107,9 @@ export function processRunner(deps: ProcessRunnerDeps): Runner<ProcessLaunch> {
         socketPath: deps.socketPath,
         agentName: `agent-${input.agentId}`,
         scriptPath: launch.script,
+        writablePaths: launch.writablePaths,
+        hiddenPaths: launch.hiddenPaths,
+        unsandboxedBecause: launch.unsandboxedBecause,
       });
       release = isolated.release;
       deps.onIsolation(input.agentId, isolated.isolation);

@@ -18,7 +18,12 @@ interface KernelFlags {
   logLevel?: string;
   logFile?: string;
   maxPayload?: number;
+  stateDurability?: 'process' | 'power';
   allowDegradedIsolation?: boolean;
+  llmBaseUrl?: string;
+  llmModel?: string;
+  llmApiKeyEnv?: string;
+  llmMaxConcurrency?: number;
 }
 
 function port(value: string): number | 'off' {
@@ -26,6 +31,12 @@ function port(value: string): number | 'off' {
   if (value === 'off') return 'off';
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 to 65535, or "off"');
+  return n;
+}
+
+function count(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a whole number above 0');
   return n;
 }
 
@@ -65,7 +76,18 @@ export function registerKernelCommand(program: Command): void {
     )
     .option('--log-file <file>', 'write logs to this file instead of stderr')
     .option('--max-payload <bytes>', 'largest request payload (default 1048576)', bytes)
+    .addOption(
+      new Option(
+        '--state-durability <mode>',
+        'when a state write is acknowledged: "process" (survives kill -9 of the kernel) or "power" (fsync per write; default process)',
+      ).choices(['process', 'power']),
+    )
     .option('--allow-degraded-isolation', 'run sandboxed agents without bubblewrap (SPAWN reports it) instead of refusing them')
+    .option('--llm-base-url <url>', 'OpenAI-compatible API root for THINK, e.g. http://127.0.0.1:11434/v1 (Ollama)')
+    .option('--llm-model <name>', 'the model THINK uses when a request names none')
+    // No flag takes the key itself: a command line is visible to every user in `ps`.
+    .option('--llm-api-key-env <name>', 'environment variable holding the API key, e.g. OPENAI_API_KEY')
+    .option('--llm-max-concurrency <n>', 'LLM calls in flight at once, across agents (default 4)', count)
     .action(async (flags: KernelFlags) => {
       const fromFile = flags.config ? await readConfig(flags.config) : {};
       const input: KernelOptionsInput = { ...fromFile };
@@ -76,7 +98,14 @@ export function registerKernelCommand(program: Command): void {
       if (flags.logLevel !== undefined) input.logLevel = flags.logLevel as KernelOptionsInput['logLevel'];
       if (flags.logFile !== undefined) input.logFile = flags.logFile;
       if (flags.maxPayload !== undefined) input.maxPayload = flags.maxPayload;
+      if (flags.stateDurability !== undefined) input.stateDurability = flags.stateDurability;
       if (flags.allowDegradedIsolation) input.allowDegradedIsolation = true;
+      const llm = { ...input.llm };
+      if (flags.llmBaseUrl !== undefined) llm.baseUrl = flags.llmBaseUrl;
+      if (flags.llmModel !== undefined) llm.model = flags.llmModel;
+      if (flags.llmApiKeyEnv !== undefined) llm.apiKeyEnv = flags.llmApiKeyEnv;
+      if (flags.llmMaxConcurrency !== undefined) llm.maxConcurrency = flags.llmMaxConcurrency;
+      if (Object.keys(llm).length > 0) input.llm = llm;
 
       let kernel: Awaited<ReturnType<typeof startKernel>>;
       try {

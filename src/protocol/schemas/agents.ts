@@ -26,8 +26,13 @@ export const SpawnRequest = z.object({
   env: z.record(z.string().regex(/^[^=\0]+$/, 'expected an environment variable name without "=" or NUL'), z.string()).optional(),
   cwd: z.string().min(1).optional(),
   level: Level.optional(),
-  permissions: Permissions.partial().optional(),
-  sandboxed: z.boolean().default(false),
+  permissions: Permissions.partial().strict().optional(),
+  /**
+   * Run in bubblewrap. Absent: sandboxed unless the granted rights are unrestricted (deny
+   * by default: an unsandboxed agent can read the admin token). `false` opts out, for
+   * trusted code; a sandboxed spawner cannot.
+   */
+  sandboxed: z.boolean().optional(),
   network: z.boolean().default(false),
   limits: SpawnLimits.optional(),
   restart_policy: RestartPolicy.default('never'),

@@ -1,5 +1,6 @@
 /** Event types of protocol.md §7 and the shape every event has. */
 import { z } from 'zod';
+import { ok } from './common.js';
 
 export const EVENT_TYPES = [
   'AGENT_SPAWNED',
@@ -89,6 +90,14 @@ export const SubscribeRequest = z.preprocess(
 );
 export type SubscribeRequest = z.output<typeof SubscribeRequest>;
 
+export const SubscribeReply = z.object({
+  ...ok,
+  /** Every type the agent is now subscribed to (this request's and earlier ones). */
+  subscribed: z.array(SubscribableType),
+  /** Whether events are pushed to this connection (WebSocket) instead of queued for POLL_EVENTS. */
+  push: z.boolean(),
+});
+
 export const UnsubscribeRequest = z
   .preprocess(
     alias('events', 'event_types'),
@@ -103,6 +112,14 @@ export const UnsubscribeRequest = z
   });
 export type UnsubscribeRequest = z.output<typeof UnsubscribeRequest>;
 
+export const UnsubscribeReply = z.object({
+  ...ok,
+  /** The types removed. */
+  unsubscribed: z.array(SubscribableType),
+  /** The types left; none means the subscription (and its queue) ended. */
+  subscribed: z.array(SubscribableType),
+});
+
 export const MAX_POLL_EVENTS = 1000;
 export const MAX_EVENT_WAIT_MS = 60_000;
 
@@ -116,6 +133,14 @@ export const PollEventsRequest = z.object({
     .default(0),
 });
 export type PollEventsRequest = z.output<typeof PollEventsRequest>;
+
+export const PollEventsReply = z.object({
+  ...ok,
+  events: z.array(KernelEvent),
+  count: z.number().int(),
+  /** Events lost since the previous POLL_EVENTS (the queue was full, or a slow push refused them). */
+  dropped: z.number().int(),
+});
 
 /** The JSON size of one EMIT's data: it may sit in every subscriber's queue. */
 export const MAX_EMIT_DATA_BYTES = 64 * 1024;
@@ -135,3 +160,12 @@ export const EmitRequest = z.preprocess(
   }),
 );
 export type EmitRequest = z.output<typeof EmitRequest>;
+
+export const EmitReply = z.object({
+  ...ok,
+  /** How many subscribers the event reached. */
+  delivered_to: z.number().int(),
+  event_id: z.number().int(),
+  /** Every emitted event is delivered as CUSTOM (another name is in `data.custom_type`). */
+  type: z.literal('CUSTOM'),
+});

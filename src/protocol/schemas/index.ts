@@ -1,4 +1,5 @@
 export * from './agents.js';
+export * from './audit.js';
 export * from './common.js';
 export * from './core.js';
 export * from './events.js';
@@ -6,5 +7,9 @@ export * from './files.js';
 export * from './ipc.js';
 export * from './isolation.js';
 export * from './limits.js';
+export * from './metrics.js';
+export * from './network.js';
 export * from './permissions.js';
 export * from './process.js';
+export * from './state.js';
+export * from './think.js';

@@ -1,5 +1,6 @@
-/** Requests of the state store (protocol.md §5: STORE 0x30 to INCR 0x35). */
+/** Requests and replies of the state store (protocol.md §5: STORE 0x30 to INCR 0x35). */
 import { z } from 'zod';
+import { ok } from './common.js';
 
 export const STATE_SCOPES = ['global', 'agent', 'session'] as const;
 export const StateScope = z.enum(STATE_SCOPES, { error: 'expected scope "global", "agent" or "session"' });
@@ -61,3 +62,27 @@ export const IncrRequest = z.object({
   scope,
 });
 export type IncrRequest = z.output<typeof IncrRequest>;
+
+// Replies (src/syscalls/state.ts). `expires_in`: seconds left, present only for a key with a TTL.
+const ExpiresIn = z.number().nonnegative().optional();
+
+export const StoreReply = z.object({ ...ok, key: z.string(), scope: StateScope, expires_in: ExpiresIn });
+
+/** A missing (or expired) key is `exists: false, value: null`, not an error. */
+export const FetchReply = z.object({
+  ...ok,
+  key: z.string(),
+  exists: z.boolean(),
+  value: z.unknown(),
+  scope: StateScope,
+  expires_in: ExpiresIn,
+});
+
+export const DeleteReply = z.object({ ...ok, key: z.string(), scope: StateScope, deleted: z.boolean() });
+
+export const KeysReply = z.object({ ...ok, keys: z.array(z.string()), count: z.number().int(), truncated: z.boolean(), scope: StateScope });
+
+/** A mismatch is not this reply but CONFLICT, carrying `swapped: false`, `exists` and the current `value`. */
+export const CasReply = z.object({ ...ok, swapped: z.literal(true), key: z.string(), scope: StateScope, value: z.unknown() });
+
+export const IncrReply = z.object({ ...ok, key: z.string(), scope: StateScope, value: z.number() });
