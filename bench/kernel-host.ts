@@ -10,6 +10,7 @@
  *   storm.stop                    SIGKILL the subtree; answers the restarts it made
  *
  * Usage: node --import tsx bench/kernel-host.ts --socket PATH --data-dir DIR [--state-durability process|power]
+ *        [--permission-checks off]
  * Prints `kernel ready socket=PATH` once the socket accepts connections.
  */
 import { performance } from 'node:perf_hooks';
@@ -25,6 +26,8 @@ const kernel = await startKernel({
   httpPort: 0,
   logLevel: 'warn',
   ...(args['state-durability'] ? { stateDurability: args['state-durability'] as 'process' | 'power' } : {}),
+  // Only to measure what the checks cost (the perms section): every agent is unrestricted then.
+  ...(args['permission-checks'] === 'off' ? { permissionChecks: false } : {}),
 });
 process.stdout.write(`kernel ready socket=${kernel.socketPath} http=${kernel.httpUrl ?? 'off'}\n`);
 

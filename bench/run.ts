@@ -60,6 +60,7 @@ const PY_RECEIVERS = Number(args['py-receivers'] ?? 2);
 const WAKE_SAMPLES = Number(args['wake-samples'] ?? 2000);
 const STATE_CALLS = Number(args['state-calls'] ?? 5000);
 const HTTP_CALLS = Number(args['http-calls'] ?? 2000);
+const PERMS_CONNECTIONS = 16;
 const DURABILITIES = ['process', 'power'] as const;
 const LEVELS = [1, 4, 16, 64] as const;
 const IDLE_CONNECTIONS = 1000;
@@ -78,6 +79,7 @@ const SECTIONS = [
   'ipc',
   'state',
   'http',
+  'perms',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 const only = args.only === undefined ? [...SECTIONS] : args.only.split(',').map((name) => name.trim());
@@ -629,6 +631,49 @@ try {
     }
   }
 
+  // 15. Permission checks: READ and WRITE (the most checked calls) against a kernel with
+  // checks on and one with permissionChecks: false, alternating, one fresh pair per section.
+  type PermsSide = 'on' | 'off';
+  let perms: Record<'read' | 'write', Record<PermsSide, LoadResult[]>> | undefined;
+  if (wants('perms')) {
+    progress(`perms: READ and WRITE calls/s at ${PERMS_CONNECTIONS} connections, permission checks on vs off`);
+    perms = { read: { on: [], off: [] }, write: { on: [], off: [] } };
+    const hosts = {
+      on: await agentHost('perms-on', kernelFlags),
+      off: await agentHost('perms-off', kernelFlags, ['--permission-checks', 'off']),
+    };
+    const work = await mkdtemp(join('/tmp', 'agentos-bench-perms-'));
+    try {
+      const file = join(work, 'checked.txt');
+      await writeFile(file, 'x'.repeat(512));
+      // Unmeasured first: each kernel starts its worker threads (tsx compiles them) under load.
+      for (const side of ['on', 'off'] as const) {
+        await runClient<LoadResult>('perms-load.ts', [
+          '--socket',
+          hosts[side].socketPath,
+          '--file',
+          file,
+          '--op',
+          'read',
+          '--duration-ms',
+          '2000',
+        ]);
+      }
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const op of ['read', 'write'] as const) {
+          for (const side of r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
+            const clientArgs = ['--socket', hosts[side].socketPath, '--file', file, '--op', op];
+            clientArgs.push('--connections', String(PERMS_CONNECTIONS), '--duration-ms', String(DURATION_MS));
+            perms[op][side].push(await runClient<LoadResult>('perms-load.ts', clientArgs));
+          }
+        }
+      }
+    } finally {
+      await Promise.all([stopHost(hosts.on), stopHost(hosts.off)]);
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
   // The table.
   const rows: Row[] = [];
   if (latencyRounds) {
@@ -859,6 +904,20 @@ try {
     rows.push(row('HTTP GET p99', 'us', direct.p99_us, k.p99_us, '-', null));
   }
 
+  if (perms) {
+    for (const op of ['read', 'write'] as const) {
+      // The round whose off/on ratio is the median: the cost of the checks in calls/s.
+      const ratios = perms[op].on.map((on, i) => (perms[op].off[i] as LoadResult).calls_per_s / on.calls_per_s);
+      const at = ratios.indexOf(medianRound(ratios, (v) => v));
+      const on = perms[op].on[at] as LoadResult;
+      const off = perms[op].off[at] as LoadResult;
+      const ratio = ratios[at] as number;
+      const name = `${op.toUpperCase()} calls/s, ${PERMS_CONNECTIONS} conns, checks off (floor) vs on`;
+      rows.push(row(name, '/s', off.calls_per_s, on.calls_per_s, 'off <= 1.1x on', ratio <= 1.1, ratio));
+      rows.push(row(`  ${op.toUpperCase()} p50, checks off vs on`, 'us', off.latency.p50_us, on.latency.p50_us, '-', null));
+    }
+  }
+
   const date = new Date();
   const results = {
     date: date.toISOString(),
@@ -903,6 +962,7 @@ try {
     ipc,
     state,
     http,
+    perms,
     total_s: Math.round((performance.now() - began) / 100) / 10,
   };
   await mkdir(resultsDir, { recursive: true });

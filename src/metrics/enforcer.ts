@@ -168,12 +168,13 @@ export class ResourceEnforcer {
 }
 
 /**
- * Signal everything the agent runs: its process group when the root leads one (it was
- * started detached), else each process sampled, so the kernel's own group is never hit.
+ * Signal everything the agent runs: each process group one of its processes leads (the
+ * root's, when it was started detached, and, inside bwrap, the agent's own: bwrap's new
+ * session puts it in a group of its own, which bwrap's group does not reach), and each
+ * process sampled in a group led from elsewhere, so the kernel's own group is never hit.
  */
 function signalAgent(sample: ProcessSample, signal: NodeJS.Signals): void {
-  const targets = sample.pgrp === sample.pid ? [-sample.pgrp] : sample.pids;
-  for (const target of targets) {
+  for (const target of sample.targets) {
     try {
       process.kill(target, signal);
     } catch {

@@ -14,8 +14,10 @@ import { sampleTree } from './procfs.js';
 export interface ProcessSample {
   /** The run's root process. */
   pid: number;
-  /** Its process group (signals for the whole agent go there). */
+  /** Its process group. */
   pgrp: number;
+  /** Where signals for the whole agent go (TreeSample.targets): its process groups, and any process outside them. */
+  targets: number[];
   /** The live processes of the tree. */
   pids: number[];
   /** Memory charged to the agent: its cgroup's when it has one of its own, else the tree's RSS. */
@@ -137,6 +139,7 @@ export class ProcessSampler {
     const sample: ProcessSample = {
       pid,
       pgrp: tree.pgrp,
+      targets: tree.targets,
       pids: tree.pids,
       memory_bytes: memory,
       memory_source: source,

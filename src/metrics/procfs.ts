@@ -93,12 +93,20 @@ export interface TreeSample {
   stopped: boolean;
   /** The root's process group (the root leads it when it was started detached). */
   pgrp: number;
+  /**
+   * kill(2) targets that reach every process of the tree without touching anyone else's:
+   * `-pgid` for each group a process of the tree leads (the root's, when started detached;
+   * a sandboxed agent's own, which bwrap's new session gives it), and the pid of each
+   * process in a group led from outside the tree (such as the kernel's own).
+   */
+  targets: number[];
 }
 
 /** One reading of a process tree; undefined when its root is gone. */
 export async function sampleTree(root: number): Promise<TreeSample | undefined> {
   const pids = await processTree(root);
-  const sample: TreeSample = { pids: [], rssBytes: 0, cpuTimeMs: 0, stopped: true, pgrp: 0 };
+  const sample: TreeSample = { pids: [], rssBytes: 0, cpuTimeMs: 0, stopped: true, pgrp: 0, targets: [] };
+  const groupOf = new Map<number, number>();
   await Promise.all(
     pids.map(async (pid) => {
       const [statText, statusText] = await Promise.all([
@@ -108,6 +116,7 @@ export async function sampleTree(root: number): Promise<TreeSample | undefined> 
       const stat = parseStat(statText);
       if (!stat || stat.state === 'Z' || stat.state === 'X') return;
       sample.pids.push(pid);
+      groupOf.set(pid, stat.pgrp);
       if (pid === root) sample.pgrp = stat.pgrp;
       sample.rssBytes += parseStatusRss(statusText);
       sample.cpuTimeMs += ((stat.utime + stat.stime + stat.cutime + stat.cstime) * 1000) / CLOCK_TICKS_PER_SECOND;
@@ -116,5 +125,10 @@ export async function sampleTree(root: number): Promise<TreeSample | undefined> 
   );
   if (!sample.pids.includes(root)) return undefined;
   sample.pids.sort((a, b) => (a === root ? -1 : b === root ? 1 : a - b));
+  for (const pid of sample.pids) {
+    const group = groupOf.get(pid) as number;
+    if (group === pid) sample.targets.push(-pid);
+    else if (groupOf.get(group) !== group) sample.targets.push(pid);
+  }
   return sample;
 }

@@ -17,9 +17,9 @@ import {
   bubblewrapArgv,
   bubblewrapProtections,
   findBubblewrap,
+  type SandboxSpec,
   SECRET_FILES,
   SYSTEM_DIRS,
-  type SandboxSpec,
   sandboxedAgentPid,
 } from './bubblewrap.js';
 import type { CgroupSupport } from './cgroup-detect.js';

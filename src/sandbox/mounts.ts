@@ -16,7 +16,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import type { Permissions } from '../protocol/schemas/permissions.js';
 import { literalBases } from '../security/paths.js';
-import { type Mask, SECRET_FILES, type SandboxSpec, visibleRoots, within } from './bubblewrap.js';
+import { type Mask, type SandboxSpec, SECRET_FILES, visibleRoots, within } from './bubblewrap.js';
 
 /** Host paths, not yet real, that a sandboxed agent writes to and must not see. */
 export interface SandboxPaths {

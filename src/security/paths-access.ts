@@ -18,8 +18,8 @@
  * the swap pointed; nothing is written, truncated or read there. Hard links and bind
  * mounts are the same file under another name, which no path rule can see.
  */
-import { constants } from 'node:fs';
-import { type FileHandle, lstat, mkdir, open, readlink } from 'node:fs/promises';
+import { constants, readlinkSync } from 'node:fs';
+import { type FileHandle, lstat, mkdir, open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { ErrorCode } from '../protocol/errors.js';
 import { failure, success, type TaskOutcome } from '../workers/outcome.js';
@@ -171,7 +171,8 @@ async function verified(
   if (policy.unchecked) return success({ handle, real });
   let opened: string | undefined;
   try {
-    opened = await readlink(`/proc/self/fd/${handle.fd}`);
+    // Synchronous, as the resolution is: a readlink(2) in this worker thread is cheaper than a thread-pool hop.
+    opened = readlinkSync(`/proc/self/fd/${handle.fd}`);
   } catch {
     opened = undefined;
   }

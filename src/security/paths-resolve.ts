@@ -11,8 +11,13 @@
  *   than 40 links (ELOOP, Linux's own bound), a name or path too long (ENAMETOOLONG), a
  *   NUL byte, a directory the kernel may not search (EACCES). The policy denies those.
  * - `/proc/<tid>` of a kernel thread is named as the kernel's: `/proc/<pid>/task/<tid>`.
+ *
+ * The lookups are synchronous: this runs in a worker thread, where a realpath(3) or
+ * lstat(2) of a few microseconds costs less than a hop through libuv's thread pool (four
+ * threads shared by the whole kernel); the checks then add little to a READ or WRITE.
  */
-import { lstat, readlink, realpath } from 'node:fs/promises';
+import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { PathContext } from './paths.js';
 
@@ -66,7 +71,7 @@ async function resolveLinks(path: string): Promise<Resolution> {
   if (!path.startsWith('/')) return unresolvable('RELATIVE');
   if (Buffer.byteLength(path) > MAX_PATH_BYTES) return unresolvable('ENAMETOOLONG');
   try {
-    const real = await realpath(path);
+    const real = realpathSync.native(path);
     return { ok: true, real, exists: true, existing: real };
   } catch (error) {
     const errno = (error as NodeJS.ErrnoException).code;
@@ -78,10 +83,10 @@ async function resolveLinks(path: string): Promise<Resolution> {
   const name = posix.basename(normalized);
   if (parent !== normalized) {
     try {
-      const realParent = await realpath(parent);
+      const realParent = realpathSync.native(parent);
       const leaf = posix.join(realParent, name);
       try {
-        await lstat(leaf);
+        lstatSync(leaf);
       } catch (error) {
         const errno = (error as NodeJS.ErrnoException).code;
         if (errno === 'ENOENT') return { ok: true, real: leaf, exists: false, existing: realParent };
@@ -108,7 +113,7 @@ async function ownThread(real: string): Promise<string> {
   if (match === null || match[1] === String(process.pid)) return real;
   const thread = `/proc/${process.pid}/task/${match[1]}`;
   try {
-    await lstat(thread);
+    lstatSync(thread);
   } catch {
     return real;
   }
@@ -134,7 +139,7 @@ async function walk(path: string): Promise<Resolution> {
     let isLink = false;
     let isDirectory = false;
     try {
-      const info = await lstat(next);
+      const info = lstatSync(next);
       isLink = info.isSymbolicLink();
       isDirectory = info.isDirectory();
     } catch (error) {
@@ -146,7 +151,7 @@ async function walk(path: string): Promise<Resolution> {
       if (++links > MAX_SYMLINKS) return unresolvable('ELOOP');
       let target: string;
       try {
-        target = await readlink(next);
+        target = readlinkSync(next);
       } catch (error) {
         return unresolvable((error as NodeJS.ErrnoException).code);
       }

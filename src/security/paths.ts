@@ -63,9 +63,13 @@ export interface PathContext {
   readonly dataDir: string | null;
 }
 
-/** The rules and their context as plain data, for a worker thread. */
-export interface PathPolicy extends PathRules, PathContext {
-  /** Identifies the rules and context: a worker compiles each policy once. */
+/**
+ * The rules and their context for a worker thread. The rules travel inside `key` (one
+ * string: a cheap copy across threads, where arrays of patterns cost a structured clone
+ * per call), and each worker compiles a key once.
+ */
+export interface PathPolicy extends PathContext {
+  /** JSON of [home, dataDir, allowed_read_paths, allowed_write_paths, blocked_paths]. */
   readonly key: string;
   /** The kernel runs with permissionChecks: false (only to measure their cost): paths are used as given. */
   readonly unchecked?: true;
@@ -105,7 +109,8 @@ export function checkPath(rules: PathRules, realPath: string, access: PathAccess
 export function policyVerdict(policy: PathPolicy, realPath: string, access: PathAccess): string | undefined {
   let compiled = byKey.get(policy.key);
   if (compiled === undefined) {
-    compiled = compile(policy, policy);
+    const [home, dataDir, read, write, blocked] = JSON.parse(policy.key) as [string, string | null, string[], string[], string[]];
+    compiled = compile({ allowed_read_paths: read, allowed_write_paths: write, blocked_paths: blocked }, { home, dataDir });
     if (byKey.size >= MAX_KEYED) byKey.delete(byKey.keys().next().value as string);
     byKey.set(policy.key, compiled);
   }
@@ -130,9 +135,6 @@ export function shown(path: string): string {
 export function pathPolicy(rules: PathRules, context: PathContext): PathPolicy {
   return memo(policies, rules, context, () =>
     Object.freeze({
-      allowed_read_paths: rules.allowed_read_paths,
-      allowed_write_paths: rules.allowed_write_paths,
-      blocked_paths: rules.blocked_paths,
       home: context.home,
       dataDir: context.dataDir,
       key: JSON.stringify([context.home, context.dataDir, rules.allowed_read_paths, rules.allowed_write_paths, rules.blocked_paths]),

@@ -42,9 +42,9 @@ function grantFor(caller: AgentRecord, request: SpawnRequest): Grant {
         { escalations: ['sandboxed: the granter is sandboxed, so is everything it grants'] },
       );
     }
-    throw new KernelError('INVALID_REQUEST', 'invalid SPAWN request: field "sandboxed": false contradicts the requested level or permissions, which are sandboxed', {
-      field: 'sandboxed',
-    });
+    const contradiction =
+      'invalid SPAWN request: field "sandboxed": false contradicts the requested level or permissions, which are sandboxed';
+    throw new KernelError('INVALID_REQUEST', contradiction, { field: 'sandboxed' });
   }
   const sandboxByDefault = !required && request.sandboxed === undefined && !isUnrestricted(wanted);
   wanted.sandboxed = required || request.sandboxed === true || sandboxByDefault;
@@ -62,11 +62,13 @@ function grantFor(caller: AgentRecord, request: SpawnRequest): Grant {
   return { level: request.level ?? caller.level, permissions: Object.freeze(wanted), sandboxByDefault };
 }
 
-/** Why an unsandboxed agent is not held by a sandbox, for its isolation report. */
-function unsandboxedBecause(permissions: Readonly<Permissions>): string {
-  return isUnrestricted(permissions)
-    ? 'not asked: the agent is unrestricted, so a sandbox would hold nothing its rights allow'
-    : `"sandboxed": false was asked: the agent is a process of the kernel's user, so its permissions bind only its syscalls (it can read the kernel's admin token and become admin)`;
+/**
+ * Why a restricted agent runs without a sandbox (it opted out), for its isolation report:
+ * its permissions do not hold it. Nothing is owed for an unrestricted one.
+ */
+function unsandboxedBecause(permissions: Readonly<Permissions>): string | undefined {
+  if (permissions.sandboxed || isUnrestricted(permissions)) return undefined;
+  return `"sandboxed": false was asked: the agent is a process of the kernel's user, so its permissions bind only its syscalls (it can read the kernel's admin token and become admin)`;
 }
 
 function findTarget(
@@ -142,7 +144,7 @@ export const spawn = defineSyscall({
       limits: request.limits,
       writablePaths: paths.writable,
       hiddenPaths: paths.hidden,
-      unsandboxedBecause: permissions.sandboxed ? undefined : unsandboxedBecause(permissions),
+      unsandboxedBecause: unsandboxedBecause(permissions),
     };
     const { pid } = await kernel.spawner.start(record, launch, {
       restart: restartTypeFromPolicy(request.restart_policy),

@@ -37,6 +37,9 @@ export class WorkerPool {
       concurrentTasksPerWorker: options.concurrentTasksPerWorker,
       maxQueue: options.maxQueue ?? 4096,
       idleTimeout: 60_000,
+      // 'sync' parks an idle worker in Atomics.wait, which freezes its event loop: kept-alive
+      // HTTP connections then go stale unnoticed and timers of finished tasks stall.
+      atomics: 'async',
     });
     // A worker that fails to load or dies is logged; its task's caller gets the error.
     this.#piscina.on('error', (error: unknown) => this.#log.error({ err: error }, 'worker thread failed'));

@@ -33,6 +33,7 @@ let kernel: TestKernel;
 let events: EventLog;
 let dir: string;
 let holder: string;
+let logHolder: string;
 const clients: AgentOSClient[] = [];
 
 beforeAll(async () => {
@@ -41,6 +42,8 @@ beforeAll(async () => {
   dir = join(kernel.dir, 'agents');
   mkdirSync(dir);
   holder = script(dir, 'holder.sh', '#!/bin/sh\necho "$AGENTOS_AGENT_TOKEN" > "$2.tmp"\nmv "$2.tmp" "$2"\nexec sleep 60\n', true);
+  // Restricted agents run sandboxed (no write to the host's /tmp): this one shows its token in its log instead.
+  logHolder = script(dir, 'log-holder.sh', '#!/bin/sh\necho "TOKEN $AGENTOS_AGENT_TOKEN"\nexec sleep 60\n', true);
   script(dir, 'agnt.mjs', AGNT_MJS);
 });
 
@@ -58,11 +61,14 @@ async function client(token: string | null = null): Promise<AgentOSClient> {
 
 let holders = 0;
 
-/** Spawn a holder through `spawner` and connect as it; returns its id and that connection. */
+/** Spawn a holder through `spawner` and connect as it (its token read from its log); returns its id and that connection. */
 async function spawnAndBecome(spawner: AgentOSClient, fields: Record<string, unknown> = {}) {
-  const out = join(dir, `token-${++holders}`);
-  const spawned = await spawnAgent(spawner, { name: `holder-${holders}`, script: holder, args: [out], ...fields });
-  const as = await client(await readTextWhenThere(out));
+  const spawned = await spawnAgent(spawner, { name: `holder-${++holders}`, script: logHolder, ...fields });
+  const token = await until(async () => {
+    const { lines } = (await spawner.call('LOGS', { id: spawned.agent_id })) as { lines: { text: string }[] };
+    return lines.find((line) => line.text.startsWith('TOKEN '))?.text.slice('TOKEN '.length);
+  }, `the token of holder-${holders}`);
+  const as = await client(token);
   expect(as.helloReply?.agent_id).toBe(spawned.agent_id);
   return { ...spawned, as };
 }
@@ -107,7 +113,14 @@ setInterval(() => {}, 1000);
 `,
     );
     const out = join(dir, 'tries.json');
-    const spawned = await spawnAgent(owner, { name: 'std-child', script: tries, args: [out, holder], level: 'standard' });
+    // Sandboxed (the default for a restricted level): it may write its report only because `dir` is its write path.
+    const spawned = await spawnAgent(owner, {
+      name: 'std-child',
+      script: tries,
+      args: [out, holder],
+      level: 'standard',
+      permissions: { allowed_write_paths: [`${dir}/**`] },
+    });
     const result = await readJsonWhenThere<{ hello: { agent_id: number; level: string }; spawn: { success: boolean; code: string } }>(out);
     expect(result.hello).toMatchObject({ agent_id: spawned.agent_id, level: 'standard' });
     expect(result.spawn).toMatchObject({ success: false, code: 'PERMISSION_DENIED' });

@@ -78,11 +78,63 @@ describe('bubblewrapArgv', () => {
     }
   });
 
-  it('hides the given files with /dev/null, and refuses relative paths or the whole root', () => {
-    const argv = bubblewrapArgv({ ...base, hidePaths: ['/etc/shadow'] }, BWRAP);
+  it('covers masked files with /dev/null and directories with a tmpfs, and refuses relative paths or the whole root', () => {
+    const argv = bubblewrapArgv({ ...base, masks: [{ path: '/etc/shadow', directory: false }] }, BWRAP);
     expect(operands(argv, '--ro-bind', 2)).toContainEqual(['/dev/null', '/etc/shadow']);
+    const dir = bubblewrapArgv({ ...base, masks: [{ path: '/srv/agents/data', directory: true }] }, BWRAP);
+    expect(operands(dir, '--tmpfs')).toEqual([['/tmp'], ['/srv/agents/data']]);
+    expect(() => bubblewrapArgv({ ...base, masks: [{ path: 'data', directory: true }] }, BWRAP)).toThrow(/must be absolute/);
     expect(() => bubblewrapArgv({ ...base, writablePaths: ['out'] }, BWRAP)).toThrow('writable path must be absolute, got "out"');
     expect(() => bubblewrapArgv({ ...base, readablePaths: ['/'] }, BWRAP)).toThrow(/would expose the whole host/);
+  });
+
+  it('mounts the masks after every bind (a later bind of a parent would uncover them), before the root turns read-only', () => {
+    const argv = bubblewrapArgv(
+      {
+        ...base,
+        cwd: '/home/u/work',
+        scriptPath: '/home/u/work/a.py',
+        writablePaths: ['/home/u/work/out', '/home/u'],
+        masks: [
+          { path: '/home/u/.agentos/data', directory: true },
+          { path: '/etc/shadow', directory: false },
+          { path: '/home/u/.agentos/data/admin.token', directory: false },
+        ],
+      },
+      BWRAP,
+    );
+    const lastBind = Math.max(
+      ...['--bind', '--ro-bind', '--ro-bind-try'].map((flag) => argv.lastIndexOf(flag)).filter((i) => argv[i + 1] !== '/dev/null'),
+    );
+    const dataMask = argv.findIndex((word, i) => word === '--tmpfs' && argv[i + 1] === '/home/u/.agentos/data');
+    const shadowMask = argv.findIndex((word, i) => word === '--ro-bind' && argv[i + 1] === '/dev/null' && argv[i + 2] === '/etc/shadow');
+    expect(dataMask).toBeGreaterThan(lastBind);
+    expect(shadowMask).toBeGreaterThan(lastBind);
+    expect(Math.max(dataMask, shadowMask)).toBeLessThan(argv.indexOf('--remount-ro'));
+    // A mask inside a masked directory is redundant: the directory's tmpfs already covers it.
+    expect(argv).not.toContain('/home/u/.agentos/data/admin.token');
+  });
+
+  it('keeps the kernel socket reachable under a masked directory, and never masks the socket itself', () => {
+    const socketPath = '/home/u/.agentos/data/agentos.sock';
+    const argv = bubblewrapArgv(
+      {
+        ...base,
+        socketPath,
+        masks: [
+          { path: '/home/u/.agentos/data', directory: true },
+          { path: socketPath, directory: false },
+        ],
+      },
+      BWRAP,
+    );
+    const mask = argv.findIndex((word, i) => word === '--tmpfs' && argv[i + 1] === '/home/u/.agentos/data');
+    const rebind = argv.findLastIndex((word, i) => word === '--ro-bind' && argv[i + 1] === socketPath);
+    expect(rebind).toBeGreaterThan(mask);
+    expect(operands(argv, '--ro-bind', 2)).not.toContainEqual(['/dev/null', socketPath]);
+    expect(operands(bubblewrapArgv({ ...base, socketPath }, BWRAP), '--ro-bind', 2).filter(([from]) => from === socketPath)).toHaveLength(
+      1,
+    );
   });
 
   it('leaves --disable-userns out for a bwrap older than 0.8', () => {
@@ -95,8 +147,13 @@ describe('bubblewrapArgv', () => {
   });
 
   it('lists its protections for the report', () => {
-    const lines = bubblewrapProtections({ network: false, hidePaths: ['/etc/shadow'] }, BWRAP);
-    expect(lines).toEqual(expect.arrayContaining(['bubblewrap 0.8.0', 'private /tmp', 'no network', 'hidden: /etc/shadow']));
+    const lines = bubblewrapProtections(
+      { network: false, writablePaths: ['/srv/out'], masks: [{ path: '/etc/shadow', directory: false }] },
+      BWRAP,
+    );
+    expect(lines).toEqual(
+      expect.arrayContaining(['bubblewrap 0.8.0', 'private /tmp', 'no network', 'writable: /srv/out', 'hidden: /etc/shadow']),
+    );
     expect(bubblewrapProtections({ network: true }, BWRAP)).not.toContain('no network');
   });
 });

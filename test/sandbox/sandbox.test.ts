@@ -112,6 +112,37 @@ describe.runIf(bwrap.ok)('bubblewrap sandbox (needs bwrap; .ci/run installs it)'
     expect(await readFile(join(writable, 'out'), 'utf8')).toBe('from-agent\n');
   });
 
+  it('covers hidden paths a writable bind would show, whatever the order of the binds, and says so', async () => {
+    const home = join(dir, 'home');
+    await mkdir(join(home, 'work', 'data'), { recursive: true });
+    await writeFile(join(home, 'work', 'data', 'admin.token'), 'token');
+    await writeFile(join(home, 'work', 'key.pem'), 'key');
+    const script = [
+      `ls -A ${home}/work/data; cat ${home}/work/data/admin.token ${home}/work/key.pem`,
+      `echo written > ${home}/work/out && echo WROTE`,
+      `echo x > ${home}/work/data/planted 2>/dev/null; echo x > ${home}/work/key.pem 2>/dev/null`,
+      'echo done',
+    ].join('; ');
+    // The deeper write path first, its parent after: the masks still come after both binds.
+    const result = await run({
+      ...sh(script),
+      socketPath,
+      writablePaths: [join(home, 'work'), home, '/', '/tmp'],
+      hiddenPaths: [join(home, 'work', 'data'), join(home, 'work', 'key.pem'), join(dir, 'absent')],
+    });
+    expect(result.stdout.split('\n').filter(Boolean)).toEqual(['WROTE', 'done']);
+    expect(result.stderr).toMatch(/admin\.token: No such file/);
+    expect(await readFile(join(home, 'work', 'out'), 'utf8')).toBe('written\n');
+    // The masks live in the sandbox only: the host files are untouched, nothing was planted.
+    expect(await readFile(join(home, 'work', 'key.pem'), 'utf8')).toBe('key');
+    expect(existsSync(join(home, 'work', 'data', 'planted'))).toBe(false);
+    const { applied } = result.prepared.isolation;
+    expect(applied).toContain(`writable: ${join(home, 'work')}, ${home}`);
+    expect(applied.find((line) => line.startsWith('hidden: '))).toContain(
+      `${join(home, 'work', 'data')}, ${join(home, 'work', 'key.pem')}`,
+    );
+  });
+
   it('hides the shadow password files', async () => {
     const result = await run({ ...sh('cat /etc/shadow 2>&1 | head -c 200; echo; echo end'), socketPath });
     expect(result.stdout).not.toMatch(/^root:/m);
@@ -244,6 +275,15 @@ describe('without bubblewrap', () => {
     });
     await expect(ensureSandboxAvailable(false, { bwrapPath: MISSING_BWRAP })).rejects.toBeInstanceOf(SandboxUnavailableError);
     await expect(ensureSandboxAvailable(true, { bwrapPath: MISSING_BWRAP })).resolves.toBeUndefined();
+  });
+
+  it('names opting out as a way on when the sandbox is only the default', async () => {
+    const attempt = ensureSandboxAvailable(false, { bwrapPath: MISSING_BWRAP }, { byDefault: true });
+    await expect(attempt).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    const { message } = (await attempt.catch((error: unknown) => error)) as Error;
+    expect(message).toMatch(/^bubblewrap \(bwrap\) is not installed, and this agent would run sandboxed by default/);
+    for (const way of ['install bubblewrap', '"sandboxed": false', '--allow-degraded-isolation']) expect(message).toContain(way);
+    await expect(ensureSandboxAvailable(true, { bwrapPath: MISSING_BWRAP }, { byDefault: true })).resolves.toBeUndefined();
   });
 
   it('refuses a bwrap that exists but cannot build a sandbox, saying why', async () => {

@@ -5,6 +5,7 @@
 import { expect } from 'vitest';
 import { z } from 'zod';
 import { AgentOSClient } from '../../src/sdk/client.js';
+import { adminToken } from '../agents/support.js';
 import type { TestKernel } from '../helpers/kernel.js';
 
 export type Transport = 'socket' | 'websocket' | 'in-process';
@@ -20,6 +21,21 @@ export async function connect(kernel: TestKernel, transport: Transport = 'socket
       : transport === 'websocket'
         ? await AgentOSClient.connect({ url: kernel.httpUrl as string, token: null, name })
         : await AgentOSClient.connect({ connection: kernel.connect({ name }), token: null });
+  open.push(client);
+  return client;
+}
+
+/** A client of `kernel` that presented the admin token (over the socket, or the WebSocket). */
+export async function connectAdmin(
+  kernel: TestKernel,
+  transport: 'socket' | 'websocket' = 'socket',
+  name = 'sdk-admin',
+): Promise<AgentOSClient> {
+  const token = adminToken(kernel);
+  const client =
+    transport === 'socket'
+      ? await AgentOSClient.connect({ socketPath: kernel.socketPath, token, name })
+      : await AgentOSClient.connect({ url: kernel.httpUrl as string, token, name });
   open.push(client);
   return client;
 }

@@ -66,7 +66,8 @@ async function at(level: string): Promise<AgentOSClient> {
 /** Spawn a holder through `spawner` and connect as it. */
 async function spawnAndBecome(spawner: AgentOSClient, fields: Record<string, unknown> = {}) {
   const out = join(dir, `token-${++holders}`);
-  const spawned = await spawnAgent(spawner, { name: `perm-holder-${holders}`, script: holder, args: [out], ...fields });
+  // Unsandboxed on purpose: the holder hands its token over through a file in the test's /tmp directory.
+  const spawned = await spawnAgent(spawner, { name: `perm-holder-${holders}`, script: holder, args: [out], sandboxed: false, ...fields });
   return { ...spawned, as: await client(await readTextWhenThere(out)) };
 }
 
@@ -74,10 +75,16 @@ const perms = async (c: AgentOSClient, agentId?: number) =>
   (await c.call('GET_PERMS', agentId === undefined ? {} : { agent_id: agentId })) as PermsReply;
 
 async function blockedFor(agentId: number, op: string) {
-  return until(
+  const event = await until(
     () => events.events.find((e) => e.type === 'SYSCALL_BLOCKED' && e.source_agent_id === agentId && e.data.op === op),
     `SYSCALL_BLOCKED ${op} of ${agentId}`,
   );
+  const { entries } = kernel.audit.query({ category: 'denial', agent_id: agentId });
+  expect(entries.filter((entry) => entry.op === op).map((entry) => entry.detail)).toContainEqual(
+    // The audit keeps at most 4 KiB of a detail: a long list of escalations is cut.
+    expect.objectContaining({ reason: expect.stringContaining(String(event.data.reason).slice(0, 200)) }),
+  );
+  return event;
 }
 
 describe('GET_PERMS', () => {

@@ -285,6 +285,29 @@ describe('persistence', () => {
 
   const options = (): KernelOptionsInput => ({ dataDir: join(dir, 'data'), stateSweepIntervalMs: 50 });
 
+  it('counts the keys of a scope across a restart: the limit holds, and a delete makes room', async () => {
+    const limited = (): KernelOptionsInput => ({ dataDir: join(dir, 'counted'), stateMaxSharedKeys: 3 });
+    const first = await startTestKernel(limited());
+    try {
+      const c = await client(first);
+      for (let n = 0; n < 3; n++) await call(c, 'STORE', { key: `counted-${n}`, value: n, scope: 'global' });
+    } finally {
+      for (const c of clients.splice(0)) await c.close().catch(() => {});
+      await first.stop();
+    }
+    const second = await startTestKernel(limited());
+    try {
+      const c = await client(second);
+      await failure(c.call('STORE', { key: 'counted-3', value: 3, scope: 'global' }), 'QUOTA_EXCEEDED');
+      await call(c, 'DELETE', { key: 'counted-0', scope: 'global' });
+      await call(c, 'STORE', { key: 'counted-3', value: 3, scope: 'global' });
+      await failure(c.call('STORE', { key: 'counted-4', value: 4, scope: 'global' }), 'QUOTA_EXCEEDED');
+    } finally {
+      for (const c of clients.splice(0)) await c.close().catch(() => {});
+      await second.stop();
+    }
+  });
+
   it("keeps global keys and named agents' keys across a restart; drops session keys and clients' agent keys", async () => {
     const first = await startTestKernel(options());
     const storeAs = (k: TestKernel) =>

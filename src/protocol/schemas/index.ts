@@ -1,4 +1,5 @@
 export * from './agents.js';
+export * from './async.js';
 export * from './audit.js';
 export * from './common.js';
 export * from './core.js';
@@ -11,5 +12,6 @@ export * from './metrics.js';
 export * from './network.js';
 export * from './permissions.js';
 export * from './process.js';
+export * from './replay.js';
 export * from './state.js';
 export * from './think.js';
