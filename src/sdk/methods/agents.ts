@@ -19,7 +19,8 @@ const target = (agent: AgentRef) => (typeof agent === 'number' ? { id: agent } :
 export const agentMethods = ({ call }: Context) => ({
   /**
    * SPAWN a supervised process agent; it connects back with its AGENTOS_AGENT_TOKEN.
-   * Needs can_spawn. Rejects with PERMISSION_DENIED (no can_spawn, or rights the caller
+   * An agent with less than unrestricted rights runs in the OS sandbox unless the request
+   * says `sandboxed: false` (the agent can then read the admin token). Needs can_spawn. Rejects with PERMISSION_DENIED (no can_spawn, or rights the caller
    * lacks), NOT_FOUND (no such script or cwd), INVALID_REQUEST (a bad field, no way to
    * run the script), CONFLICT (the name is taken), UNAVAILABLE (sandboxed without bubblewrap).
    */
