@@ -6,7 +6,6 @@
 
 import type { z } from 'zod';
 import type { AgentRecord } from '../agents/registry.js';
-import type { Session } from '../kernel/session.js';
 import { defineSyscall, type KernelServices } from '../kernel/syscall.js';
 import { cgroupDirsOf, ownDirs, readCgroupFigures } from '../metrics/cgroup.js';
 import { effectiveLimits } from '../metrics/enforcer.js';
@@ -26,21 +25,7 @@ import {
   type SystemMetricsReply,
 } from '../protocol/schemas/metrics.js';
 import { agentInfo } from './agent-views.js';
-
-/** The agent a call names (itself when none), if the caller may see it: itself, an ancestor, or an admin. */
-function visibleTarget(session: Session, kernel: KernelServices, agentId: number | undefined, op: string): AgentRecord {
-  const caller = session.agent;
-  if (agentId === undefined || agentId === caller.id) return caller;
-  const target = kernel.agents.get(agentId);
-  if (!target) throw new KernelError('NOT_FOUND', `${op}: agent ${agentId} does not exist (or has ended)`);
-  if (!caller.admin && !kernel.agents.isDescendant(target.id, caller.id)) {
-    throw new KernelError(
-      'PERMISSION_DENIED',
-      `${op} denied: agent ${target.id} was not spawned by agent ${caller.id} or its descendants (the admin token reaches every agent)`,
-    );
-  }
-  return target;
-}
+import { reachableAgent } from './reach.js';
 
 /** One agent's metrics, as METRICS and METRICS_ALL report them. */
 export async function agentMetrics(record: AgentRecord, kernel: KernelServices): Promise<AgentMetrics> {
@@ -117,7 +102,7 @@ export const metrics = defineSyscall({
   name: 'METRICS',
   request: MetricsRequest,
   handle: async (request, session, kernel) => {
-    const target = visibleTarget(session, kernel, request.agent_id, 'METRICS');
+    const target = reachableAgent(session, kernel, request.agent_id, 'METRICS');
     return { success: true as const, metrics: await agentMetrics(target, kernel) } satisfies z.infer<typeof MetricsReply>;
   },
 });
@@ -182,7 +167,7 @@ export const metricsCgroup = defineSyscall({
       const figures = await readCgroupFigures(kernelDirs);
       return { success: true as const, scope: 'kernel' as const, agent_id: null, available: true, metrics: figures };
     }
-    const target = visibleTarget(session, kernel, request.agent_id, 'METRICS_CGROUP');
+    const target = reachableAgent(session, kernel, request.agent_id, 'METRICS_CGROUP');
     const pid = runningPid(target);
     const agentDirs = pid === null ? null : await cgroupDirsOf(pid);
     const own = agentDirs === null ? null : ownDirs(agentDirs, kernelDirs);

@@ -2,26 +2,11 @@
 import { homedir } from 'node:os';
 import type { z } from 'zod';
 import type { AgentRecord } from '../agents/registry.js';
-import type { Session } from '../kernel/session.js';
-import { defineSyscall, type KernelServices } from '../kernel/syscall.js';
+import { defineSyscall } from '../kernel/syscall.js';
 import { KernelError } from '../protocol/errors.js';
 import { GetPermsRequest, type Permissions, type PermsReply, PRESETS, SetPermsRequest } from '../protocol/schemas/permissions.js';
 import { escalations } from '../security/grant.js';
-
-/** The agent a call names (itself when none), and whether the caller may reach it. */
-function targetOf(session: Session, kernel: KernelServices, agentId: number | undefined, op: string): AgentRecord {
-  const caller = session.agent;
-  if (agentId === undefined || agentId === caller.id) return caller;
-  const target = kernel.agents.get(agentId);
-  if (!target) throw new KernelError('NOT_FOUND', `${op}: agent ${agentId} does not exist (or has ended)`);
-  if (!caller.admin && !kernel.agents.isDescendant(target.id, caller.id)) {
-    throw new KernelError(
-      'PERMISSION_DENIED',
-      `${op} denied: agent ${target.id} was not spawned by agent ${caller.id} or its descendants (the admin token reaches every agent)`,
-    );
-  }
-  return target;
-}
+import { reachableAgent } from './reach.js';
 
 function view(record: AgentRecord): z.output<typeof PermsReply> {
   return { success: true, agent_id: record.id, level: record.level, admin: record.admin, permissions: record.permissions };
@@ -30,7 +15,7 @@ function view(record: AgentRecord): z.output<typeof PermsReply> {
 export const getPerms = defineSyscall({
   name: 'GET_PERMS',
   request: GetPermsRequest,
-  handle: (request, session, kernel) => view(targetOf(session, kernel, request.agent_id, 'GET_PERMS')),
+  handle: (request, session, kernel) => view(reachableAgent(session, kernel, request.agent_id, 'GET_PERMS')),
 });
 
 export const setPerms = defineSyscall({
@@ -38,7 +23,7 @@ export const setPerms = defineSyscall({
   request: SetPermsRequest,
   handle: (request, session, kernel) => {
     const caller = session.agent;
-    const target = targetOf(session, kernel, request.agent_id, 'SET_PERMS');
+    const target = reachableAgent(session, kernel, request.agent_id, 'SET_PERMS');
     const base = request.level === undefined ? target.permissions : PRESETS[request.level];
     const wanted: Permissions = { ...base, ...request.permissions };
     if (!caller.admin) {
