@@ -68,16 +68,22 @@ describe('enforcement with the default policies (memory: kill, cpu: throttle)', 
     const exceeded = await events.wait('QUOTA_EXCEEDED', id);
     expect(exceeded.data).toMatchObject({ agent_id: id, resource: 'cpu', action: 'throttle', limit: 20 });
     expect((await events.wait('RESOURCE_WARNING', id)).data).toMatchObject({ resource: 'cpu', limit: 20 });
-    const throttled = await until(async () => {
-      const seen = await metricsOf(admin, id);
-      // Measured over one sampling interval, so allow for a period's rounding.
-      return seen.process?.throttled && seen.cpu_percent !== null && seen.cpu_percent <= 35 ? seen : undefined;
-    }, 'the spinner to be held near 20 % of a core');
+    const throttled = await until(
+      async () => {
+        const seen = await metricsOf(admin, id);
+        // Measured over one sampling interval, so allow for a period's rounding.
+        return seen.process?.throttled && seen.cpu_percent !== null && seen.cpu_percent <= 35 ? seen : undefined;
+      },
+      'the spinner to be held near 20 % of a core',
+      20_000,
+    );
     expect(throttled.limits.cpu_percent).toBe(20);
     expect(throttled.process?.throttle_duty).toBeLessThan(1);
 
     // A paused agent is not continued by its throttle.
     await admin.call('PAUSE', { id });
+    // SIGSTOP is queued, not instant: the process stops when it is next scheduled.
+    await until(() => procState(spawned.pid) === 'T', 'the paused spinner to stop', 20_000);
     await kernel.metrics.processes.tick();
     await kernel.metrics.processes.tick();
     expect(procState(spawned.pid)).toBe('T');
@@ -91,7 +97,7 @@ describe('enforcement with the default policies (memory: kill, cpu: throttle)', 
     await admin.call('RESUME', { id });
     await admin.call('KILL', { id, grace_ms: 1000 });
     await events.wait('AGENT_EXITED', id);
-  });
+  }, 60_000);
 });
 
 describe('enforcement with other policies (memory: warn, cpu: kill)', () => {
