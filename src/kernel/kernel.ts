@@ -40,6 +40,8 @@ import { UnixServer } from '../transports/unix-server.js';
 import { WebSocketEndpoint } from '../transports/websocket-server.js';
 import { ProcessLauncher } from '../workers/launcher.js';
 import { WorkerPool } from '../workers/pool.js';
+import { kernelWorldHost } from '../worlds/host.js';
+import { WorldRegistry } from '../worlds/registry.js';
 import { writeAdminToken } from './admin-token.js';
 import { EventBus } from './events.js';
 import { createLogger, type Logger } from './logger.js';
@@ -162,6 +164,9 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
   // Sees every XState event of the systems it tracks, and only while someone listens.
   const inspection = new InspectionHub();
   const cwd = process.cwd();
+  const worlds = new WorldRegistry({ dataDir: options.dataDir, host: kernelWorldHost({ events, agents: registry, log }) });
+  // An agent that ends for good leaves its world.
+  registry.onRemove((record) => worlds.leave(record.id));
 
   const supervision = new SupervisionRuntime({
     registry,
@@ -203,6 +208,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     metrics,
     audit,
     llm,
+    worlds,
     adminToken,
     spawner,
     supervision,
@@ -229,6 +235,8 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
         }
       },
       async stop() {
+        // Worlds first: no chaos may crash an agent while the supervisors stop them in order.
+        await worlds.close().catch((error: unknown) => log.warn({ error: String(error) }, 'worlds did not close cleanly'));
         // Agents first, in reverse start order of the kernel's supervisors, then the doors, then the workers.
         for (const [name, supervisor] of topSupervisors().reverse()) {
           supervisor.send({ type: 'supervisor.stop' });

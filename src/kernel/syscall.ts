@@ -21,6 +21,7 @@ import type { Recorder } from '../replay/recorder.js';
 import type { Replayer } from '../replay/replayer.js';
 import type { StateStore } from '../state/store.js';
 import type { WorkerPool } from '../workers/pool.js';
+import type { WorldRegistry } from '../worlds/registry.js';
 import type { EventBus } from './events.js';
 import type { Logger } from './logger.js';
 import type { KernelOptions } from './options.js';
@@ -53,6 +54,8 @@ export interface KernelServices {
   readonly audit: AuditLog;
   /** THINK's provider, fair queue and accounting; LLM_REPORT (src/llm/service.ts). */
   readonly llm: LlmService;
+  /** Live worlds and their members (WORLD_*; src/worlds/registry.ts). */
+  readonly worlds: WorldRegistry;
   /** The secret of `<data-dir>/admin.token`; null when none was written. */
   readonly adminToken: string | null;
   readonly kernelVersion: string;

@@ -28,6 +28,7 @@ import { networkMethods } from './methods/network.js';
 import { permissionMethods } from './methods/permissions.js';
 import { replayMethods } from './methods/replay.js';
 import { stateMethods } from './methods/state.js';
+import { worldMethods } from './methods/worlds.js';
 import { SocketTransport } from './socket-transport.js';
 import type { ClientTransport } from './transport.js';
 import type { ConnectOptions, Reply, Request } from './types.js';
@@ -49,6 +50,7 @@ const families = (context: Context) => ({
   ...metricsMethods(context),
   ...auditMethods(context),
   ...replayMethods(context),
+  ...worldMethods(context),
 });
 /** The methods AgentOSClient gets from methods/ (each documented there). */
 export type FamilyMethods = ReturnType<typeof families>;

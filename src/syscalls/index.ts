@@ -14,6 +14,7 @@ import { execSyscall } from './process.js';
 import { recordStart, recordStatus, recordStop, replayStart, replayStatus } from './replay.js';
 import { cas, deleteKey, fetch, incr, keys, store } from './state.js';
 import { llmReport, think } from './think.js';
+import { worldCreate, worldDestroy, worldEvent, worldJoin, worldLeave, worldList, worldState } from './worlds.js';
 
 export const SYSCALLS: readonly SyscallDefinition[] = [
   noop,
@@ -62,4 +63,11 @@ export const SYSCALLS: readonly SyscallDefinition[] = [
   getAuditLog,
   setAuditConfig,
   llmReport,
+  worldCreate,
+  worldDestroy,
+  worldList,
+  worldJoin,
+  worldLeave,
+  worldEvent,
+  worldState,
 ];

@@ -57,6 +57,13 @@ const METHOD: Partial<Record<OpName, keyof AgentOSClient>> = {
   RECORD_STATUS: 'recordStatus',
   REPLAY_START: 'replayStart',
   REPLAY_STATUS: 'replayStatus',
+  WORLD_CREATE: 'worldCreate',
+  WORLD_DESTROY: 'worldDestroy',
+  WORLD_LIST: 'worldList',
+  WORLD_JOIN: 'worldJoin',
+  WORLD_LEAVE: 'worldLeave',
+  WORLD_EVENT: 'worldEvent',
+  WORLD_STATE: 'worldState',
 };
 
 /** A transport that is never used: the methods are only looked at. */

@@ -15,3 +15,4 @@ export * from './process.js';
 export * from './replay.js';
 export * from './state.js';
 export * from './think.js';
+export * from './worlds.js';
