@@ -1,17 +1,21 @@
 /**
  * READ and WRITE, run in a worker thread. The path policy (src/security/paths.ts) is
- * checked there, on the real path, by the task that opens it.
+ * checked there, on the real path, by the task that opens it. A member of a world reads
+ * and writes the world's filesystem instead (src/worlds/file-calls.ts).
  */
 
 import { defineSyscall } from '../kernel/syscall.js';
 import { ReadRequest, WriteRequest } from '../protocol/schemas/files.js';
 import { admitRead, admitWrite, countRead, countWrite } from '../quotas/io.js';
 import { pathPolicyOf, requestPath } from '../security/paths-authorize.js';
+import { worldOfSession, worldRead, worldWrite } from '../worlds/file-calls.js';
 
 export const read = defineSyscall({
   name: 'READ',
   request: ReadRequest,
   handle: async (request, session, kernel) => {
+    const world = worldOfSession(kernel, session);
+    if (world) return worldRead(world, request, session, kernel);
     const path = requestPath(session.agent, request.path, 'READ');
     const policy = await pathPolicyOf(session.agent, kernel);
     await admitRead(kernel, session);
@@ -36,6 +40,8 @@ export const write = defineSyscall({
   name: 'WRITE',
   request: WriteRequest,
   handle: async (request, session, kernel) => {
+    const world = worldOfSession(kernel, session);
+    if (world) return worldWrite(world, request, session, kernel);
     const path = requestPath(session.agent, request.path, 'WRITE');
     const policy = await pathPolicyOf(session.agent, kernel);
     await admitWrite(kernel, session, Buffer.byteLength(request.content, request.encoding));

@@ -12,6 +12,7 @@ import { DownloadRequest, HttpRequest } from '../protocol/schemas/network.js';
 import { checkUrl } from '../security/domains.js';
 import { pathPolicyOf, requestPath } from '../security/paths-authorize.js';
 import type { Metered, NetworkTask } from '../workers/http.js';
+import { httpInWorld, refuseDownloadInWorld } from '../worlds/http-calls.js';
 
 type Op = 'HTTP' | 'DOWNLOAD';
 
@@ -74,6 +75,11 @@ export const http = defineSyscall({
     const { agent } = session;
     const limits = kernel.options.network;
     if (request.max_body !== undefined) atMost('HTTP', 'max_body', request.max_body, limits.maxBodyBytes, 'bytes', 'network.maxBodyBytes');
+    atMost('HTTP', 'timeout', request.timeout, limits.maxTimeoutS, 'seconds', 'network.maxTimeoutS');
+    // A member of a world: its simulator answers first (src/worlds/http-calls.ts); undefined = the real path.
+    const maxBodyBytes = request.max_body ?? limits.maxBodyBytes;
+    const simulated = await httpInWorld(kernel, agent, { ...request, maxBodyBytes }, session.closed);
+    if (simulated) return { success: true as const, ...simulated };
     const task = networkTask(session, kernel, request, 'HTTP');
     await kernel.quotas.check(agent, 'network_bytes', 1, { signal: session.closed, op: 'HTTP' });
     const outcome = await kernel.pool.run(
@@ -83,7 +89,7 @@ export const http = defineSyscall({
         method: request.method,
         body: request.body,
         bodyEncoding: request.body_encoding,
-        maxBodyBytes: request.max_body ?? limits.maxBodyBytes,
+        maxBodyBytes,
       },
       session.closed,
     );
@@ -100,6 +106,7 @@ export const download = defineSyscall({
     if (request.max_bytes !== undefined) {
       atMost('DOWNLOAD', 'max_bytes', request.max_bytes, limits.maxDownloadBytes, 'bytes', 'network.maxDownloadBytes');
     }
+    refuseDownloadInWorld(kernel, agent);
     const task = networkTask(session, kernel, request, 'DOWNLOAD');
     const path = requestPath(agent, request.path, 'DOWNLOAD');
     const policy = await pathPolicyOf(agent, kernel);
