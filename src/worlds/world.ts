@@ -183,7 +183,7 @@ export class World {
     return this.scheduler.inject(event);
   }
 
-  /** WORLD_STATE's figures. No score yet: scoring is not implemented. */
+  /** WORLD_STATE's figures. No score yet: scoring comes with snapshots and the CLI (issue 6). */
   snapshot(): Record<string, unknown> {
     return {
       world_id: this.id,

@@ -7,6 +7,7 @@
  */
 import { posix } from 'node:path';
 import { z } from 'zod';
+import { EffectType } from '../chaos/effects.js';
 import { EventTime, Percent, PositiveDuration, Size } from './units.js';
 
 // Caps keep one definition's cost bounded: it is parsed inside the kernel.
@@ -211,21 +212,8 @@ export const Network = z.strictObject({
 // ---------------------------------------------------------------------------------------
 // Events (§4)
 
-export const EVENT_TYPES = [
-  'service_crash',
-  'agent_crash',
-  'network_partition',
-  'latency_spike',
-  'packet_loss',
-  'cpu_spike',
-  'memory_pressure',
-  'disk_full',
-  'disk_fail',
-  'slow_io',
-  'file_corruption',
-  'clock_skew',
-  'heal',
-] as const;
+/** The chaos effects (one list, src/worlds/chaos/effects.ts) and `heal`, which ends them all. */
+export const EVENT_TYPES = [...EffectType.options, 'heal'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**
