@@ -7,6 +7,7 @@
  */
 import type { Permissions } from '../protocol/schemas/permissions.js';
 import { PERMISSION_FLAGS, PRESETS } from '../protocol/schemas/permissions.js';
+import { normalizePattern } from './paths.js';
 
 /** What a grant is judged against: the granter's rights and the home `~` means for both sides. */
 export interface GrantContext {
@@ -26,8 +27,9 @@ export function escalations(wanted: Readonly<Permissions>, context: GrantContext
   }
   if (granter.sandboxed && !wanted.sandboxed) found.push('sandboxed: the granter is sandboxed, so is everything it grants');
 
-  const expandGranter = (pattern: string) => expandHome(pattern, context.granterHome);
-  const expandWanted = (pattern: string) => expandHome(pattern, context.home);
+  // Read as the path rules read them (`~`, relative patterns, a trailing `/`), so equal rules compare equal.
+  const expandGranter = (pattern: string) => normalizePattern(pattern, context.granterHome);
+  const expandWanted = (pattern: string) => normalizePattern(pattern, context.home);
   for (const field of ['allowed_read_paths', 'allowed_write_paths'] as const) {
     const held = granter[field].map(expandGranter);
     for (const pattern of wanted[field]) {
@@ -83,13 +85,6 @@ export function isUnrestricted(permissions: Readonly<Permissions>): boolean {
     if (Array.isArray(mine) && Array.isArray(theirs)) return mine.length === theirs.length && mine.every((entry, i) => entry === theirs[i]);
     return mine === theirs;
   });
-}
-
-/** `~` and `~/x` mean the home; nothing else changes. */
-export function expandHome(pattern: string, home: string): string {
-  if (pattern === '~') return home;
-  if (pattern.startsWith('~/')) return `${home.replace(/\/+$/, '')}${pattern.slice(1)}`;
-  return pattern;
 }
 
 const GLOB_CHARS = /[*?[\]{}]/;

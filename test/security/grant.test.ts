@@ -1,7 +1,7 @@
 /** The no-escalation rules of src/security/grant.ts, field by field. */
 import { describe, expect, it } from 'vitest';
 import { type Permissions, PRESETS } from '../../src/protocol/schemas/permissions.js';
-import { domainCovers, escalations, expandHome, pathCovers } from '../../src/security/grant.js';
+import { domainCovers, escalations, pathCovers } from '../../src/security/grant.js';
 
 const HOME = '/home/agent';
 const judge = (wanted: Permissions, granter: Permissions) => escalations(wanted, { granter, granterHome: HOME, home: HOME });
@@ -90,10 +90,9 @@ describe('pattern coverage', () => {
     expect(domainCovers('Example.COM.', 'example.com')).toBe(true);
   });
 
-  it('expandHome', () => {
-    expect(expandHome('~', HOME)).toBe(HOME);
-    expect(expandHome('~/x', `${HOME}/`)).toBe(`${HOME}/x`);
-    expect(expandHome('/a/~/x', HOME)).toBe('/a/~/x');
-    expect(expandHome('~other/x', HOME)).toBe('~other/x');
+  it('patterns are read as the path rules read them: `~` and a trailing slash', () => {
+    const granter: Permissions = { ...PRESETS.standard, blocked_paths: ['.env', '~/secrets/'] };
+    expect(judge({ ...granter, blocked_paths: ['.env', '/home/agent/secrets/**'] }, granter)).toEqual([]);
+    expect(judge({ ...granter, blocked_paths: ['.env'] }, granter)).toHaveLength(1);
   });
 });
