@@ -22,7 +22,8 @@
  * flight per sender), --py-senders N (2), --py-receivers N (2), --wake-samples N (2000),
  * --state-calls N (5000 per sequential STORE/FETCH series), --only a,b (only these
  * sections: startup, memory, latency, throughput, exec, spawn, restart, actors, storm,
- * ipc, state, http), --http-calls N (2000 sequential GETs per side and round), --markdown (also print the table as Markdown),
+ * ipc, state, http, perms, world), --http-calls N (2000 sequential GETs per side and round),
+ * --world-calls N (3000 READs or WRITEs per world series; see world-section.ts), --markdown (also print the table as Markdown),
  * --cpu-prof (profile the kernel host; the directory is printed).
  * Prints the table on stdout, progress on stderr, and writes bench/results/<ISO time>.json.
  */
@@ -39,6 +40,7 @@ import { BENCH_DIR, ROOT_DIR, rssMb, runClient, Server, sleep, spawnTs, waitForL
 import type { LatencySummary } from './lib/stats.js';
 import { formatMarkdown, formatTable, type Row, row } from './lib/table.js';
 import { measureStartup, type StartupResult } from './startup.js';
+import { runWorldSection, type WorldSectionResult, worldRows } from './world-section.js';
 
 const args = parseArgs(process.argv.slice(2));
 const DURATION_MS = Number(args['duration-ms'] ?? 2000);
@@ -60,6 +62,7 @@ const PY_RECEIVERS = Number(args['py-receivers'] ?? 2);
 const WAKE_SAMPLES = Number(args['wake-samples'] ?? 2000);
 const STATE_CALLS = Number(args['state-calls'] ?? 5000);
 const HTTP_CALLS = Number(args['http-calls'] ?? 2000);
+const WORLD_CALLS = Number(args['world-calls'] ?? 3000);
 const PERMS_CONNECTIONS = 16;
 const DURABILITIES = ['process', 'power'] as const;
 const LEVELS = [1, 4, 16, 64] as const;
@@ -80,6 +83,7 @@ const SECTIONS = [
   'state',
   'http',
   'perms',
+  'world',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 const only = args.only === undefined ? [...SECTIONS] : args.only.split(',').map((name) => name.trim());
@@ -674,6 +678,21 @@ try {
     }
   }
 
+  // 16. Worlds (world-section.ts): member READ/WRITE vs the host, creating, snapshotting and
+  // restoring a world mirroring 10,000 files, and the chaos scheduler's lateness.
+  let world: WorldSectionResult | undefined;
+  if (wants('world')) {
+    world = await runWorldSection({
+      startHost: () => agentHost('world', kernelFlags),
+      stopHost,
+      dir,
+      rounds: ROUNDS,
+      calls: WORLD_CALLS,
+      nodeFlags: kernelFlags,
+      progress,
+    });
+  }
+
   // The table.
   const rows: Row[] = [];
   if (latencyRounds) {
@@ -918,6 +937,8 @@ try {
     }
   }
 
+  if (world) rows.push(...worldRows(world));
+
   const date = new Date();
   const results = {
     date: date.toISOString(),
@@ -945,6 +966,7 @@ try {
       wake_samples: WAKE_SAMPLES,
       state_calls: STATE_CALLS,
       http_calls: HTTP_CALLS,
+      world_calls: WORLD_CALLS,
     },
     rows,
     other_cores: meanOther === undefined ? undefined : { mean: meanOther, max: busiest },
@@ -963,6 +985,7 @@ try {
     state,
     http,
     perms,
+    world,
     total_s: Math.round((performance.now() - began) / 100) / 10,
   };
   await mkdir(resultsDir, { recursive: true });

@@ -7,6 +7,7 @@ import { registerLogsCommand } from './commands/logs.js';
 import { registerPingCommand } from './commands/ping.js';
 import { registerStatechartsCommand } from './commands/statecharts.js';
 import { registerTreeCommand } from './commands/tree.js';
+import { registerWorldCommand } from './commands/world.js';
 
 export function buildProgram(): Command {
   const program = new Command('agentos')
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerTreeCommand(program);
   registerLogsCommand(program);
   registerStatechartsCommand(program);
+  registerWorldCommand(program);
   return program;
 }
 

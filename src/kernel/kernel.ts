@@ -40,7 +40,7 @@ import { UnixServer } from '../transports/unix-server.js';
 import { WebSocketEndpoint } from '../transports/websocket-server.js';
 import { ProcessLauncher } from '../workers/launcher.js';
 import { WorkerPool } from '../workers/pool.js';
-import { kernelWorldHost } from '../worlds/host.js';
+import { kernelWorldHost, watchWorldMembers } from '../worlds/host.js';
 import { WorldRegistry } from '../worlds/registry.js';
 import { writeAdminToken } from './admin-token.js';
 import { EventBus } from './events.js';
@@ -77,6 +77,8 @@ export interface Kernel {
   readonly audit: AuditLog;
   /** THINK's provider and fair queue: `llm.stats()`, `llm.queuedFor(agentId)`. */
   readonly llm: LlmService;
+  /** The live worlds and their members (WORLD_*): `worlds.get('world-1')`, `worlds.worldOf(agentId)`. */
+  readonly worlds: WorldRegistry;
   /** Every live agent: connected clients and supervised agents. */
   agents(): AgentRecord[];
   /** An in-process connection for code in the kernel's process; `level` defaults to the kernel's. */
@@ -151,6 +153,8 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     sampleIntervalMs: options.resources.sampleIntervalMs,
     memoryPolicy: options.resources.memoryPolicy,
     cpuPolicy: options.resources.cpuPolicy,
+    // A world member is also held to its world's per-member limits (`worlds` is made below; sampling starts later).
+    outerLimits: (agentId) => worlds.worldOf(agentId)?.memberLimits(),
   });
   const quotas = new Quotas({
     bus: events,
@@ -164,9 +168,19 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
   // Sees every XState event of the systems it tracks, and only while someone listens.
   const inspection = new InspectionHub();
   const cwd = process.cwd();
-  const worlds = new WorldRegistry({ dataDir: options.dataDir, host: kernelWorldHost({ events, agents: registry, log }) });
+  const worlds = new WorldRegistry({
+    dataDir: options.dataDir,
+    host: kernelWorldHost({
+      events,
+      agents: registry,
+      log,
+      supervisor: () => root.getSnapshot().children.worlds as AnyActorRef | undefined,
+    }),
+  });
   // An agent that ends for good leaves its world.
   registry.onRemove((record) => worlds.leave(record.id));
+  // Members going down and up again count against and for their world's uptime score.
+  watchWorldMembers(events, worlds);
 
   const supervision = new SupervisionRuntime({
     registry,
@@ -347,6 +361,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     metrics,
     audit,
     llm,
+    worlds,
     agents: () => [...registry],
     connect({ name, level } = {}) {
       const connection = new InProcessConnection(transportContext);

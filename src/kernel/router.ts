@@ -177,6 +177,8 @@ export class Router {
     const counters = session.agent.counters;
     counters.total++;
     counters.byOp.set(info.code, (counters.byOp.get(info.code) ?? 0) + 1);
+    // A member's calls also count for its world (WORLD_STATE "syscalls"); one map read for everyone else.
+    this.#kernel.worlds.worldOf(session.agent.id)?.countSyscall(info.name);
   }
 
   #unsupported(session: Session, code: number): ErrorReply {

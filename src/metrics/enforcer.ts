@@ -2,8 +2,9 @@
  * Holds process agents to their memory and CPU limits, from each sample of the
  * ProcessSampler. A limit is the smaller of the agent's permissions
  * (`max_memory_bytes`, `max_cpu_percent`) and its SPAWN `limits` (`memory_bytes`,
- * `cpu_percent`); a cgroup may enforce the latter already, and this is the backstop
- * wherever none does.
+ * `cpu_percent`), and the limits of the world it is in (`resources.memory_limit`,
+ * `cpu_limit`, each a cap per member); a cgroup may enforce the SPAWN limits already, and
+ * this is the backstop wherever none does.
  *
  * Policies (kernel option `resources`): memory over its limit kills the agent (its
  * supervisor then decides on a restart, as after the OOM killer) or only warns; CPU over
@@ -28,14 +29,17 @@ export interface EffectiveLimits {
   cpu_percent: number | null;
 }
 
+/** Limits from outside the agent's own: its world's. */
+export type OuterLimits = (agentId: number) => Partial<EffectiveLimits> | undefined;
+
 /** The limits the enforcer holds a process agent to. */
-export function effectiveLimits(agent: AgentRecord): EffectiveLimits {
+export function effectiveLimits(agent: AgentRecord, outer?: Partial<EffectiveLimits>): EffectiveLimits {
   const launch = (agent.runtime?.slot.getSnapshot().context as AgentSlotContext | undefined)?.launch as
     | { limits?: { memory_bytes?: number; cpu_percent?: number } }
     | undefined;
   return {
-    memory_bytes: smaller(agent.permissions.max_memory_bytes, launch?.limits?.memory_bytes),
-    cpu_percent: smaller(agent.permissions.max_cpu_percent, launch?.limits?.cpu_percent),
+    memory_bytes: smaller(smaller(agent.permissions.max_memory_bytes, launch?.limits?.memory_bytes), outer?.memory_bytes),
+    cpu_percent: smaller(smaller(agent.permissions.max_cpu_percent, launch?.limits?.cpu_percent), outer?.cpu_percent),
   };
 }
 
@@ -60,6 +64,7 @@ export class ResourceEnforcer {
   readonly #log: Logger;
   readonly #memoryPolicy: MemoryPolicy;
   readonly #cpuPolicy: CpuPolicy;
+  readonly #outerLimits: OuterLimits | undefined;
   readonly #agents = new Map<number, Enforced>();
   readonly #unsubscribe: () => void;
 
@@ -71,7 +76,9 @@ export class ResourceEnforcer {
     log: Logger;
     memoryPolicy: MemoryPolicy;
     cpuPolicy: CpuPolicy;
+    outerLimits?: OuterLimits | undefined;
   }) {
+    this.#outerLimits = deps.outerLimits;
     this.#bus = deps.bus;
     this.#warnings = deps.warnings;
     this.#log = deps.log.child({ component: 'resource-enforcer' });
@@ -99,7 +106,7 @@ export class ResourceEnforcer {
       this.#agents.set(agent.id, state);
     }
     if (state.killed) return;
-    const limits = effectiveLimits(agent);
+    const limits = effectiveLimits(agent, this.#outerLimits?.(agent.id));
 
     if (limits.memory_bytes !== null) {
       this.#warnings.observe(agent.id, 'memory', sample.memory_bytes, limits.memory_bytes);

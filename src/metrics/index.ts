@@ -7,7 +7,7 @@ import type { AgentRegistry } from '../agents/registry.js';
 import type { EventBus } from '../kernel/events.js';
 import type { Logger } from '../kernel/logger.js';
 import type { ResourceWarnings } from '../resources/warnings.js';
-import { type CpuPolicy, type MemoryPolicy, ResourceEnforcer } from './enforcer.js';
+import { type CpuPolicy, type MemoryPolicy, type OuterLimits, ResourceEnforcer } from './enforcer.js';
 import { type ProcessSample, ProcessSampler } from './process-sampler.js';
 import { SystemSampler } from './system.js';
 import { type AgentMetrics, type Usage, type UsageCounter, UsageCounters } from './usage.js';
@@ -25,6 +25,8 @@ export interface MetricsOptions {
   sampleIntervalMs: number;
   memoryPolicy: MemoryPolicy;
   cpuPolicy: CpuPolicy;
+  /** Limits from outside an agent's own (its world's), read at each sample. */
+  outerLimits?: OuterLimits | undefined;
 }
 
 /** Syscall counts of agents that have ended, so kernel-wide totals never go down. */
@@ -54,6 +56,7 @@ export class Metrics implements AgentMetrics {
       log: options.log,
       memoryPolicy: options.memoryPolicy,
       cpuPolicy: options.cpuPolicy,
+      outerLimits: options.outerLimits,
     });
     this.system = new SystemSampler({ dataDir: options.dataDir, startedAt: options.startedAt });
     options.registry.onRemove((record) => {

@@ -7,6 +7,7 @@ import { agentMachine } from '../machines/agent.machine.js';
 import { connectionMachine } from '../machines/connection.machine.js';
 import { kernelMachine } from '../machines/kernel.machine.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
+import { worldMachine } from '../machines/world.machine.js';
 
 export interface ExportedMachine {
   /** The file name and the CLI's name for it: lowercase, no spaces. */
@@ -36,5 +37,10 @@ export const STATECHARTS: readonly ExportedMachine[] = [
     name: 'supervisor',
     description: 'an OTP supervisor: restarts children by strategy and intensity, or stops them all and escalates',
     machine: supervisorMachine,
+  },
+  {
+    name: 'world',
+    description: 'one world: creating, running while its clock and chaos advance, paused, destroyed (never restarted)',
+    machine: worldMachine,
   },
 ];

@@ -14,6 +14,7 @@ import { checkArgv, commandRefusal } from '../security/commands/index.js';
 import { escalations, isUnrestricted } from '../security/grant.js';
 import { authorizeAgentPath } from '../security/paths-authorize.js';
 import { restartTypeFromPolicy } from '../supervision/spec.js';
+import { joinSpawned, worldForSpawn } from '../worlds/spawn-calls.js';
 import { agentInfo, buildTree } from './agent-views.js';
 
 interface Grant {
@@ -131,7 +132,15 @@ export const spawn = defineSyscall({
     if (permissions.sandboxed) await ensureSandboxAvailable(kernel.options.allowDegradedIsolation, {}, { byDefault: sandboxByDefault });
     const paths = sandboxPaths(permissions, { home: homedir(), dataDir: kernel.options.dataDir });
 
+    // After the last await: the world's room checked here is still there when the child joins, before it can call.
+    const world = worldForSpawn(kernel, caller, request.world_id);
     const record = kernel.agents.create({ kind: 'process', name: request.name, parentId: caller.id, level, permissions, cwd });
+    try {
+      joinSpawned(kernel, world, record);
+    } catch (error) {
+      kernel.agents.remove(record.id);
+      throw error;
+    }
     const launch: ProcessLaunch = {
       kind: 'process',
       script,
@@ -158,6 +167,7 @@ export const spawn = defineSyscall({
       pid,
       restart_policy: request.restart_policy,
       isolation: kernel.supervision.isolation(record.id) ?? null,
+      ...(world && { world_id: world.id }),
     };
   },
 });

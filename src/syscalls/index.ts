@@ -14,7 +14,17 @@ import { execSyscall } from './process.js';
 import { recordStart, recordStatus, recordStop, replayStart, replayStatus } from './replay.js';
 import { cas, deleteKey, fetch, incr, keys, store } from './state.js';
 import { llmReport, think } from './think.js';
-import { worldCreate, worldDestroy, worldEvent, worldJoin, worldLeave, worldList, worldState } from './worlds.js';
+import {
+  worldCreate,
+  worldDestroy,
+  worldEvent,
+  worldJoin,
+  worldLeave,
+  worldList,
+  worldRestore,
+  worldSnapshot,
+  worldState,
+} from './worlds.js';
 
 export const SYSCALLS: readonly SyscallDefinition[] = [
   noop,
@@ -70,4 +80,6 @@ export const SYSCALLS: readonly SyscallDefinition[] = [
   worldLeave,
   worldEvent,
   worldState,
+  worldSnapshot,
+  worldRestore,
 ];

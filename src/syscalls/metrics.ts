@@ -34,7 +34,10 @@ export async function agentMetrics(record: AgentRecord, kernel: KernelServices):
   const sample = runningPid(record) === null ? undefined : await kernel.metrics.processSample(record.id);
   const byOp: Record<string, number> = {};
   for (const [code, count] of record.counters.byOp) byOp[opcodeByCode(code)?.name ?? String(code)] = count;
-  const limits = record.kind === 'process' ? effectiveLimits(record) : { memory_bytes: null, cpu_percent: null };
+  const limits =
+    record.kind === 'process'
+      ? effectiveLimits(record, kernel.worlds.worldOf(record.id)?.memberLimits())
+      : { memory_bytes: null, cpu_percent: null };
   const unavailable: Record<string, string> = {};
   if (!sample) {
     const why =

@@ -12,7 +12,8 @@ import { DownloadRequest, HttpRequest } from '../protocol/schemas/network.js';
 import { checkUrl } from '../security/domains.js';
 import { pathPolicyOf, requestPath } from '../security/paths-authorize.js';
 import type { Metered, NetworkTask } from '../workers/http.js';
-import { httpInWorld, refuseDownloadInWorld } from '../worlds/http-calls.js';
+import { downloadInWorld, type FetchedBody } from '../worlds/download-calls.js';
+import { httpInWorld } from '../worlds/http-calls.js';
 
 type Op = 'HTTP' | 'DOWNLOAD';
 
@@ -68,6 +69,41 @@ function settle<V>(op: Op, kernel: KernelServices, agent: AgentRecord, outcome: 
   throw new KernelError(code, code === 'PERMISSION_DENIED' && !message.startsWith(`${op} denied`) ? `${op} denied: ${message}` : message);
 }
 
+/**
+ * A world's passthrough DOWNLOAD: the real GET (the agent's domains, quota and metering
+ * as for HTTP), its body held for the world's files, so at most network.maxBodyBytes.
+ */
+async function fetchForWorld(session: Session, kernel: KernelServices, request: DownloadRequest, maxBytes: number): Promise<FetchedBody> {
+  const { agent } = session;
+  const most = Math.min(maxBytes, kernel.options.network.maxBodyBytes);
+  const task = networkTask(session, kernel, request, 'DOWNLOAD');
+  await kernel.quotas.check(agent, 'network_bytes', 1, { signal: session.closed, op: 'DOWNLOAD' });
+  const outcome = await kernel.pool.run(
+    'http',
+    {
+      ...task,
+      headers: { 'accept-encoding': 'identity', ...task.headers },
+      method: 'GET',
+      body: undefined,
+      bodyEncoding: 'utf8',
+      maxBodyBytes: most,
+    },
+    session.closed,
+  );
+  const reply = settle('DOWNLOAD', kernel, agent, outcome);
+  if (reply.truncated) {
+    const why = most < maxBytes ? `network.maxBodyBytes (${most}), the most a download into a world may hold` : `max_bytes (${most})`;
+    throw new KernelError('QUOTA_EXCEEDED', `the download is over ${why}; nothing was written`, { field: 'max_bytes' });
+  }
+  return {
+    bytes: Buffer.from(reply.body, reply.body_encoding),
+    status: reply.status_code,
+    contentType: reply.headers['content-type'] ?? null,
+    url: reply.url,
+    redirects: reply.redirects,
+  };
+}
+
 export const http = defineSyscall({
   name: 'HTTP',
   request: HttpRequest,
@@ -106,7 +142,13 @@ export const download = defineSyscall({
     if (request.max_bytes !== undefined) {
       atMost('DOWNLOAD', 'max_bytes', request.max_bytes, limits.maxDownloadBytes, 'bytes', 'network.maxDownloadBytes');
     }
-    refuseDownloadInWorld(kernel, agent);
+    // A member of a world: its simulator decides, and the body lands in the world's files (src/worlds/download-calls.ts).
+    const world = kernel.worlds.worldOf(agent.id);
+    if (world) {
+      const maxBytes = request.max_bytes ?? limits.maxDownloadBytes;
+      const fetch = (most: number) => fetchForWorld(session, kernel, request, most);
+      return { success: true as const, ...(await downloadInWorld(world, request, session, { maxBytes, fetch })) };
+    }
     const task = networkTask(session, kernel, request, 'DOWNLOAD');
     const path = requestPath(agent, request.path, 'DOWNLOAD');
     const policy = await pathPolicyOf(agent, kernel);

@@ -13,6 +13,7 @@ import { findBubblewrap, SandboxUnavailableError, sandboxPaths } from '../sandbo
 import { checkEnvironment, commandRefusal } from '../security/commands/index.js';
 import { authorizeAgentPath } from '../security/paths-authorize.js';
 import type { ExecSandbox } from '../workers/exec-sandbox.js';
+import { execInWorld } from '../worlds/exec-calls.js';
 
 /**
  * The only variables a command inherits from the kernel: enough to find programs and
@@ -65,6 +66,9 @@ export const execSyscall = defineSyscall({
         { field: 'timeout' },
       );
     }
+    // A member of a world runs the command in its world's sandbox, on its files (src/worlds/exec-calls.ts).
+    const world = kernel.worlds.worldOf(agent.id);
+    if (world) return execInWorld(world, request, session, kernel);
     // An explicit cwd passes the read rules (as SPAWN's does); the agent's own cwd is where it already is.
     const cwd =
       request.cwd === undefined

@@ -4,9 +4,11 @@
  * src/worlds/registry.ts; these handlers check the request, who may name which agent,
  * and turn a definition's problems into one INVALID_REQUEST that lists their key paths.
  */
+import type { z } from 'zod';
 import type { AgentRecord } from '../agents/registry.js';
 import type { Session } from '../kernel/session.js';
 import { defineSyscall, type KernelServices } from '../kernel/syscall.js';
+import { KERNEL_VERSION } from '../kernel/version.js';
 import { KernelError } from '../protocol/errors.js';
 import { NoFields } from '../protocol/schemas/agents.js';
 import {
@@ -15,9 +17,14 @@ import {
   WorldEventRequest,
   WorldJoinRequest,
   WorldLeaveRequest,
+  type WorldOwnerSummary,
+  WorldRestoreRequest,
+  WorldSnapshotRequest,
+  type WorldSummary,
   WorldTarget,
 } from '../protocol/schemas/worlds.js';
-import { authorizeAgentPath } from '../security/paths-authorize.js';
+import { authorizeAgentPath, requestPath } from '../security/paths-authorize.js';
+import { ownerFor, requireControl, requireSnapshotOwner, type WorldOwner } from '../worlds/control.js';
 import {
   checkSources,
   EVENT_TYPES,
@@ -30,6 +37,7 @@ import {
   WorldDefinitionError,
   WorldEvent,
 } from '../worlds/definition/index.js';
+import { defaultSnapshotPath, kernelSnapshotPath, readSnapshotPayload, snapshotPayload } from '../worlds/snapshot/payload.js';
 import type { World } from '../worlds/world.js';
 import { reachableAgent } from './reach.js';
 
@@ -77,10 +85,15 @@ async function authorizeSources(definition: WorldDefinition, session: Session, k
   }
 }
 
-function summary(world: World): Record<string, unknown> {
+function ownerSummary(owner: WorldOwner | undefined): z.infer<typeof WorldOwnerSummary> {
+  return owner ? { agent_id: owner.agent_id, name: owner.name } : null;
+}
+
+function summary(world: World, owner: WorldOwner | undefined): z.infer<typeof WorldSummary> {
   return {
     world_id: world.id,
     name: world.name,
+    owner: ownerSummary(owner),
     status: world.state,
     agents: world.members().length,
     max_agents: world.maxAgents,
@@ -101,7 +114,7 @@ export const worldCreate = defineSyscall({
       throw error;
     }
     await authorizeSources(definition, session, kernel);
-    const world = await kernel.worlds.create(definition, request.name);
+    const world = await kernel.worlds.create(definition, request.name, ownerFor(session.agent, kernel.agents));
     return { success: true as const, world_id: world.id, name: world.name };
   },
 });
@@ -109,8 +122,9 @@ export const worldCreate = defineSyscall({
 export const worldDestroy = defineSyscall({
   name: 'WORLD_DESTROY',
   request: WorldDestroyRequest,
-  handle: async (request, _session, kernel) => {
+  handle: async (request, session, kernel) => {
     const world = kernel.worlds.require(request.world_id, 'WORLD_DESTROY');
+    requireControl(world, kernel.worlds.ownerOf(world), session.agent, 'WORLD_DESTROY', 'destroy');
     const members = world.members().length;
     if (members > 0 && !request.force) {
       throw new KernelError(
@@ -127,7 +141,7 @@ export const worldList = defineSyscall({
   name: 'WORLD_LIST',
   request: NoFields,
   handle: (_request, _session, kernel) => {
-    const worlds = [...kernel.worlds].map(summary);
+    const worlds = [...kernel.worlds].map((world) => summary(world, kernel.worlds.ownerOf(world)));
     return { success: true as const, worlds, count: worlds.length };
   },
 });
@@ -137,6 +151,7 @@ export const worldJoin = defineSyscall({
   request: WorldJoinRequest,
   handle: (request, session, kernel) => {
     const world = kernel.worlds.require(request.world_id, 'WORLD_JOIN');
+    requireControl(world, kernel.worlds.ownerOf(world), session.agent, 'WORLD_JOIN', 'put agents in');
     const agent = reachableAgent(session, kernel, request.agent_id, 'WORLD_JOIN');
     kernel.worlds.join(world, agent.id, agent.name);
     return { success: true as const, world_id: world.id, agent_id: agent.id };
@@ -155,6 +170,9 @@ export const worldLeave = defineSyscall({
     } else if (!current) {
       throw new KernelError('NOT_FOUND', `WORLD_LEAVE: agent ${agent.id} is in no world`);
     }
+    // Leaving is an exit to the host: a member placed in a world may not take it by itself.
+    const world = current as World;
+    requireControl(world, kernel.worlds.ownerOf(world), session.agent, 'WORLD_LEAVE', 'take agents out of');
     const left = kernel.worlds.leave(agent.id) as World;
     return { success: true as const, world_id: left.id, agent_id: agent.id };
   },
@@ -163,8 +181,9 @@ export const worldLeave = defineSyscall({
 export const worldEvent = defineSyscall({
   name: 'WORLD_EVENT',
   request: WorldEventRequest,
-  handle: (request, _session, kernel) => {
+  handle: (request, session, kernel) => {
     const world = kernel.worlds.require(request.world_id, 'WORLD_EVENT');
+    requireControl(world, kernel.worlds.ownerOf(world), session.agent, 'WORLD_EVENT', 'inject events into');
     const type = request.event_type;
     if (!(EVENT_TYPES as readonly string[]).includes(type)) {
       throw new KernelError('INVALID_REQUEST', `WORLD_EVENT: unknown event_type "${type}"; expected one of: ${EVENT_TYPES.join(', ')}`, {
@@ -208,8 +227,90 @@ export const worldEvent = defineSyscall({
 export const worldState = defineSyscall({
   name: 'WORLD_STATE',
   request: WorldTarget,
-  handle: (request, _session, kernel) => {
+  handle: (request, session, kernel) => {
     const world = kernel.worlds.require(request.world_id, 'WORLD_STATE');
-    return { success: true as const, world_id: world.id, state: world.snapshot() };
+    const owner = kernel.worlds.ownerOf(world);
+    // Members may watch their own world; steering it stays with its owners.
+    if (!world.hasMember(session.agent.id)) requireControl(world, owner, session.agent, 'WORLD_STATE', 'read the state of');
+    return { success: true as const, world_id: world.id, state: { ...world.snapshot(), owner: ownerSummary(owner) } };
+  },
+});
+
+// WORLD_SNAPSHOT / WORLD_RESTORE (worlds.md §6; the file format is src/worlds/snapshot/format.ts).
+
+export const worldSnapshot = defineSyscall({
+  name: 'WORLD_SNAPSHOT',
+  request: WorldSnapshotRequest,
+  handle: async (request, session, kernel) => {
+    const world = kernel.worlds.require(request.world_id, 'WORLD_SNAPSHOT');
+    requireControl(world, kernel.worlds.ownerOf(world), session.agent, 'WORLD_SNAPSHOT', 'snapshot');
+    // An explicit path is a host write on the caller's behalf; the default sits in the kernel's own data directory.
+    const path =
+      request.path === undefined
+        ? defaultSnapshotPath(kernel.options.dataDir, world.name, new Date())
+        : (await authorizeAgentPath(kernel, session.agent, request.path, 'write', { op: 'WORLD_SNAPSHOT path', cancel: session.closed }))
+            .path;
+    const owner = kernel.worlds.ownerOf(world);
+    const payload = await snapshotPayload(
+      world,
+      KERNEL_VERSION,
+      owner ? { kernel_started_at: kernel.startedAt, lineage: owner.lineage } : null,
+    );
+    const written = await kernel.pool.run('packWorldSnapshot', { path, payload }, session.closed);
+    return { success: true as const, world_id: world.id, snapshot_id: payload.snapshot_id, ...written };
+  },
+});
+
+export const worldRestore = defineSyscall({
+  name: 'WORLD_RESTORE',
+  request: WorldRestoreRequest,
+  handle: async (request, session, kernel) => {
+    const op = 'WORLD_RESTORE';
+    const replacing = request.world_id === undefined ? undefined : kernel.worlds.require(request.world_id, op);
+    if (replacing) {
+      requireControl(replacing, kernel.worlds.ownerOf(replacing), session.agent, op, 'replace');
+      const members = replacing.members().length;
+      if (members > 0) {
+        throw new KernelError('CONFLICT', `${op}: world "${replacing.id}" has ${members} member(s); a world is replaced only when empty`, {
+          field: 'world_id',
+        });
+      }
+    }
+    let json: unknown;
+    let fromKernelDir = false;
+    if (request.snapshot_path !== undefined) {
+      // The kernel's own snapshot directory (WORLD_SNAPSHOT's default) is readable to every
+      // caller that may restore: only the kernel writes there. Anything else is a host read.
+      const own = kernelSnapshotPath(kernel.options.dataDir, requestPath(session.agent, request.snapshot_path, op));
+      const path =
+        own ??
+        (
+          await authorizeAgentPath(kernel, session.agent, request.snapshot_path, 'read', {
+            op: `${op} snapshot_path`,
+            cancel: session.closed,
+          })
+        ).path;
+      fromKernelDir = own !== undefined;
+      json = await kernel.pool.run('unpackWorldSnapshot', { path }, session.closed);
+    } else {
+      json = await kernel.pool.run('unpackInlineSnapshot', { base64: request.snapshot as string }, session.closed);
+    }
+    const { payload, definition } = readSnapshotPayload(json, op);
+    if (fromKernelDir) requireSnapshotOwner(payload.world, session.agent, kernel.startedAt);
+    // The restored world shows its mirrors again: its caller must be allowed to read them, as at WORLD_CREATE.
+    await authorizeSources(definition, session, kernel);
+    const world = await kernel.worlds.restore(payload, definition, {
+      name: request.name,
+      replacing,
+      owner: ownerFor(session.agent, kernel.agents),
+    });
+    return {
+      success: true as const,
+      world_id: world.id,
+      name: world.name,
+      snapshot_id: payload.snapshot_id,
+      restored_from: payload.world.id,
+      replaced: replacing?.id ?? null,
+    };
   },
 });

@@ -23,6 +23,12 @@ export interface ExecTask {
   /** Run inside bubblewrap (the sandboxed level); absent: directly. */
   sandbox?: ExecSandbox | undefined;
   /**
+   * A launch built by the caller (bwrap first) that runs `command`, instead of
+   * `/bin/sh -c command` or `sandbox`: EXEC inside a world (src/worlds/exec-argv.ts).
+   * The command rules still apply to `command` first.
+   */
+  argv?: readonly string[] | undefined;
+  /**
    * The agent's command rules, checked here first (parsing a long command line is CPU
    * work the kernel's event loop should not do); a refused command starts nothing.
    */
@@ -71,8 +77,8 @@ export async function exec({ input, cancelPort }: TaskEnvelope<ExecTask>): Promi
     return failure('NOT_FOUND', `cwd "${input.cwd}" does not exist`);
   }
 
-  let argv = ['/bin/sh', '-c', input.command];
-  if (input.sandbox) {
+  let argv = input.argv ? [...input.argv] : ['/bin/sh', '-c', input.command];
+  if (input.sandbox && !input.argv) {
     try {
       argv = await sandboxedShellArgv(input.sandbox, input.command, input.cwd);
     } catch (error) {

@@ -11,11 +11,13 @@
  *   own allowed_domains still apply.
  * - fail: TIMEOUT for a lost packet, UNAVAILABLE for a connection reset (partition) or a
  *   mock's `fail_rate` failure: the codes a real network failure gets. The message names
- *   the world.
+ *   the world; the error's `cause` and `latency_ms` say which failure and how long it took.
+ *   A mocked reply carries `world: { world_id, mock, latency_ms }` likewise.
  * - blocked: PERMISSION_DENIED naming the world (the router audits it).
  *
  * The request's own `timeout` bounds the simulated wait too: a latency over it is TIMEOUT.
- * DOWNLOAD inside a world is refused (UNAVAILABLE) for now.
+ * DOWNLOAD takes the same decision (`simulateInWorld`) and writes into the world's files
+ * (download-calls.ts).
  */
 import { STATUS_CODES } from 'node:http';
 import type { AgentRecord } from '../agents/registry.js';
@@ -24,6 +26,7 @@ import { KernelError } from '../protocol/errors.js';
 import type { HttpResult } from '../protocol/schemas/network.js';
 import { checkUrl } from '../security/domains.js';
 import type { NetworkDecision } from './network/index.js';
+import type { World } from './world.js';
 
 export interface WorldHttpRequest {
   readonly url: string;
@@ -31,6 +34,13 @@ export interface WorldHttpRequest {
   /** Seconds, as the request gave it. */
   readonly timeout: number;
   readonly maxBodyBytes: number;
+}
+
+/** Added to a mocked reply: which world and mock answered, and the simulated latency (deterministic given the seed). */
+export interface WorldHttpInfo {
+  world_id: string;
+  mock: string;
+  latency_ms: number;
 }
 
 /**
@@ -42,15 +52,36 @@ export async function httpInWorld(
   agent: AgentRecord,
   request: WorldHttpRequest,
   signal: AbortSignal,
-): Promise<HttpResult | undefined> {
+): Promise<(HttpResult & { world: WorldHttpInfo }) | undefined> {
   const world = kernel.worlds.worldOf(agent.id);
   if (!world) return undefined;
+  const started = performance.now();
+  const decision = await simulateInWorld(world, agent, request, signal, 'HTTP');
+  if (decision.kind === 'passthrough') return undefined;
+  // `world`: the simulated latency (duration_ms is real time), so a run's latencies can be compared.
+  return {
+    ...mockReply(decision, request, performance.now() - started),
+    world: { world_id: world.id, mock: decision.mock, latency_ms: decision.latency_ms },
+  };
+}
+
+/**
+ * The world's decision on a call of `agent` (HTTP or DOWNLOAD), after the simulated
+ * latency: a mock or a passthrough; a blocked or failed call is thrown as the KernelError
+ * a real network would give, naming the world.
+ */
+export async function simulateInWorld(
+  world: World,
+  agent: AgentRecord,
+  request: Pick<WorldHttpRequest, 'url' | 'method' | 'timeout'>,
+  signal: AbortSignal,
+  op: 'HTTP' | 'DOWNLOAD',
+): Promise<Extract<NetworkDecision, { kind: 'mock' | 'passthrough' }>> {
   // A malformed URL is the same INVALID_REQUEST inside a world as outside.
   const checked = checkUrl(agent.permissions, request.url);
   if (!checked.ok && checked.code === 'INVALID_REQUEST') {
-    throw new KernelError('INVALID_REQUEST', `invalid HTTP request: field "url": ${checked.reason}`, { field: 'url' });
+    throw new KernelError('INVALID_REQUEST', `invalid ${op} request: field "url": ${checked.reason}`, { field: 'url' });
   }
-  const started = performance.now();
   const timeoutMs = Math.round(request.timeout * 1000);
   const timer = AbortSignal.timeout(timeoutMs);
   let decision: NetworkDecision;
@@ -70,26 +101,17 @@ export async function httpInWorld(
     throw error;
   }
   switch (decision.kind) {
-    case 'passthrough':
-      return undefined;
     case 'blocked':
-      throw new KernelError('PERMISSION_DENIED', `HTTP denied: ${decision.message}`, { field: 'url', world_id: world.id });
+      throw new KernelError('PERMISSION_DENIED', `${op} denied: ${decision.message}`, { field: 'url', world_id: world.id });
     case 'fail':
-      throw new KernelError(decision.error === 'timeout' ? 'TIMEOUT' : 'UNAVAILABLE', decision.message, { world_id: world.id });
-    case 'mock':
-      return mockReply(decision, request, performance.now() - started);
+      throw new KernelError(decision.error === 'timeout' ? 'TIMEOUT' : 'UNAVAILABLE', decision.message, {
+        world_id: world.id,
+        cause: decision.cause,
+        latency_ms: decision.latency_ms,
+      });
+    default:
+      return decision;
   }
-}
-
-/** DOWNLOAD is not simulated yet: a member of a world cannot download. */
-export function refuseDownloadInWorld(kernel: KernelServices, agent: AgentRecord): void {
-  const world = kernel.worlds.worldOf(agent.id);
-  if (!world) return;
-  throw new KernelError(
-    'UNAVAILABLE',
-    `DOWNLOAD inside a world is not supported yet: agent ${agent.id} is in world "${world.name}" (${world.id}); use HTTP, or WORLD_LEAVE first`,
-    { world_id: world.id },
-  );
 }
 
 function mockReply(decision: Extract<NetworkDecision, { kind: 'mock' }>, request: WorldHttpRequest, durationMs: number): HttpResult {

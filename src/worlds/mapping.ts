@@ -47,48 +47,22 @@ export function networkConfig(definition: WorldDefinition): NetworkConfigInput {
   };
 }
 
-/** A scheduled `heal` (the scheduler knows effects only; the world runs these itself). */
-export interface ScheduledHeal {
-  at_ms: number;
-  every_ms?: number | undefined;
-  /** The index in the definition's `events`, for messages. */
-  index: number;
-}
-
-/**
- * The definition's `events` split into the scheduler's specs and the scheduled heals.
- * `at: random` heals are returned apart: they are not run yet.
- */
-export function chaosSpecs(events: readonly WorldEventDefinition[]): {
-  specs: ScheduledEventSpec[];
-  heals: ScheduledHeal[];
-  randomHeals: number[];
-} {
-  const specs: ScheduledEventSpec[] = [];
-  const heals: ScheduledHeal[] = [];
-  const randomHeals: number[] = [];
-  events.forEach((event, index) => {
-    if (event.type === 'heal') {
-      if (event.at === 'random') randomHeals.push(index);
-      else heals.push({ at_ms: event.at, every_ms: event.every, index });
-      return;
-    }
-    specs.push(
-      dropUndefined({
-        at:
-          event.at === 'random'
-            ? { kind: 'random' as const, probabilityPerMinute: event.probability ?? 0 }
-            : { kind: 'offset' as const, ms: event.at },
-        type: event.type,
-        every_ms: event.every,
-        duration_ms: event.duration,
-        target: event.target,
-        targets: event.targets,
-        value: event.value,
-      }),
-    );
-  });
-  return { specs, heals, randomHeals };
+/** The definition's `events` as the scheduler's specs (`heal` included: it ends every active effect at its time). */
+export function chaosSpecs(events: readonly WorldEventDefinition[]): ScheduledEventSpec[] {
+  return events.map((event) =>
+    dropUndefined({
+      at:
+        event.at === 'random'
+          ? { kind: 'random' as const, probabilityPerMinute: event.probability ?? 0 }
+          : { kind: 'offset' as const, ms: event.at },
+      type: event.type,
+      every_ms: event.every,
+      duration_ms: event.duration,
+      target: event.target,
+      targets: event.targets,
+      value: event.value,
+    }),
+  );
 }
 
 function dropUndefined<T extends object>(fields: T): T {

@@ -7,7 +7,9 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KernelError } from '../protocol/errors.js';
+import type { WorldOwner } from './control.js';
 import type { WorldDefinition } from './definition/index.js';
+import type { SnapshotPayload } from './snapshot/format.js';
 import { World, type WorldHost } from './world.js';
 
 /** Live worlds at once: each holds timers, a layer on disk and a request log. */
@@ -26,6 +28,8 @@ export class WorldRegistry {
   /** Names being created, so two concurrent creates cannot both take one. */
   readonly #reserved = new Set<string>();
   readonly #memberOf = new Map<number, World>();
+  /** Who controls each live world (src/worlds/control.ts); kept here so a World stays kernel-agnostic. */
+  readonly #owners = new Map<string, WorldOwner>();
   #nextId = 1;
   #closed = false;
 
@@ -64,7 +68,17 @@ export class WorldRegistry {
     return this.#memberOf.get(agentId);
   }
 
-  async create(definition: WorldDefinition, name?: string): Promise<World> {
+  /** The world's owner; undefined for a world made without one (tests driving the registry). */
+  ownerOf(world: World): WorldOwner | undefined {
+    return this.#owners.get(world.id);
+  }
+
+  /** Record who controls a registered world (a restore registers the world, then calls this). */
+  setOwner(world: World, owner: WorldOwner): void {
+    if (this.#worlds.get(world.id) === world) this.#owners.set(world.id, owner);
+  }
+
+  async create(definition: WorldDefinition, name?: string, owner?: WorldOwner): Promise<World> {
     if (this.#closed) throw new KernelError('UNAVAILABLE', 'WORLD_CREATE: the kernel is stopping');
     const wanted = name ?? definition.name;
     if (this.byName(wanted) || this.#reserved.has(wanted)) {
@@ -83,6 +97,72 @@ export class WorldRegistry {
         throw new KernelError('UNAVAILABLE', 'WORLD_CREATE: the kernel is stopping');
       }
       this.#worlds.set(id, world);
+      if (owner) this.#owners.set(id, owner);
+      world.start();
+      return world;
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+      throw error;
+    } finally {
+      this.#reserved.delete(wanted);
+    }
+  }
+
+  /**
+   * WORLD_RESTORE: a new world (new id) continuing `payload`, named `name` (default: the
+   * snapshot's). With `replacing`, that world (which must have no members) is destroyed once
+   * the restored one is registered, and its name is free for it. All or nothing, as create.
+   */
+  async restore(
+    payload: SnapshotPayload,
+    definition: WorldDefinition,
+    options: { name?: string | undefined; replacing?: World | undefined; owner?: WorldOwner | undefined },
+  ): Promise<World> {
+    const op = 'WORLD_RESTORE';
+    if (this.#closed) throw new KernelError('UNAVAILABLE', `${op}: the kernel is stopping`);
+    const replacing = options.replacing;
+    const wanted = options.name ?? replacing?.name ?? payload.world.name;
+    const holder = this.byName(wanted);
+    if ((holder && holder !== replacing) || this.#reserved.has(wanted)) {
+      throw new KernelError(
+        'CONFLICT',
+        `${op}: a world named "${wanted}" exists already; pass another "name" (or its "world_id" to replace it)`,
+        {
+          field: 'name',
+        },
+      );
+    }
+    if (this.#worlds.size + this.#reserved.size >= MAX_WORLDS + (replacing ? 1 : 0)) {
+      throw new KernelError('QUOTA_EXCEEDED', `${op}: at most ${MAX_WORLDS} worlds may be live at once; destroy one first`);
+    }
+    const id = `world-${this.#nextId++}`;
+    const dir = join(this.#dataDir, 'worlds', id);
+    this.#reserved.add(wanted);
+    try {
+      let world: World;
+      try {
+        world = await World.restore(id, definition, payload.state, { name: wanted, layerDir: join(dir, 'layer'), host: this.#host });
+      } catch (error) {
+        if (error instanceof KernelError && error.code !== 'INTERNAL') throw error;
+        throw new KernelError('INVALID_REQUEST', `${op}: the snapshot cannot be restored: ${(error as Error).message ?? String(error)}`);
+      }
+      const refusal = this.#closed
+        ? new KernelError('UNAVAILABLE', `${op}: the kernel is stopping`)
+        : replacing && (this.#worlds.get(replacing.id) !== replacing || replacing.members().length > 0)
+          ? new KernelError('CONFLICT', `${op}: world "${replacing.id}" changed while restoring (it was destroyed or gained members)`)
+          : undefined;
+      if (refusal) {
+        await world.destroy();
+        throw refusal;
+      }
+      // Its maps are cleared at once (synchronously); only the layer's removal runs on.
+      if (replacing) {
+        this.destroy(replacing).catch((error: unknown) =>
+          this.#host.warn({ world_id: replacing.id, error: String(error) }, 'the replaced world did not close cleanly'),
+        );
+      }
+      this.#worlds.set(id, world);
+      if (options.owner) this.#owners.set(id, options.owner);
       world.start();
       return world;
     } catch (error) {
@@ -122,6 +202,7 @@ export class WorldRegistry {
   async destroy(world: World): Promise<void> {
     if (this.#worlds.get(world.id) !== world) return;
     this.#worlds.delete(world.id);
+    this.#owners.delete(world.id);
     for (const member of world.members()) this.#memberOf.delete(member.agent_id);
     await world.destroy();
     await rm(join(this.#dataDir, 'worlds', world.id), { recursive: true, force: true });

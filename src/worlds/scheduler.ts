@@ -27,6 +27,13 @@ const MAX_DUE_PER_TICK = 1000;
  * due, or the scheduler would re-arm a zero-length timer for a rounding error.
  */
 const DUE_TOLERANCE_MS = 0.001;
+/**
+ * Node's timers may also fire up to a millisecond early (they run on libuv's whole-ms
+ * clock). Re-arming for the remainder would cost at least 1 ms more, since no timer is
+ * shorter, so an entry due within this much *real* time runs now. The history keeps its
+ * planned world time either way.
+ */
+const EARLY_TIMER_REAL_MS = 1;
 
 const Targets = {
   target: z.string().min(1, 'expected a non-empty target').optional(),
@@ -44,11 +51,14 @@ export const EventAt = z.discriminatedUnion('kind', [
 ]);
 export type EventAt = z.infer<typeof EventAt>;
 
-/** One scheduled event, as the world definition's `events:` entries map onto it. */
+/**
+ * One scheduled event, as the world definition's `events:` entries map onto it. `heal`
+ * ends every active effect at its planned time, recorded like any other scheduled change.
+ */
 export const ScheduledEventSpec = z
   .strictObject({
     at: EventAt,
-    type: EffectType,
+    type: z.union([EffectType, z.literal('heal')]),
     every_ms: z.number().positive('expected every_ms > 0').finite().optional(),
     duration_ms: z.number().positive('expected duration_ms > 0').finite().optional(),
     ...Targets,
@@ -227,6 +237,10 @@ export class ChaosScheduler {
     return scheduler;
   }
 
+  get started(): boolean {
+    return this.#started;
+  }
+
   /** Begin timing: plans every spec relative to the world's start (a restored scheduler continues). */
   start(): void {
     if (this.#started || this.#stopped) return;
@@ -275,9 +289,14 @@ export class ChaosScheduler {
   /** End every active effect now (`{"type": "heal"}`), oldest first. Returns the entries recorded. */
   heal(): HistoryEntry[] {
     const now = this.#clock.now();
-    const entries: HistoryEntry[] = [];
-    while (this.#active.length > 0) entries.push(this.#end(this.#active[0]!, 'heal', now, now));
+    const entries = this.#healAll(now, now);
     this.#plan();
+    return entries;
+  }
+
+  #healAll(plannedMs: number, now: number): HistoryEntry[] {
+    const entries: HistoryEntry[] = [];
+    while (this.#active.length > 0) entries.push(this.#end(this.#active[0]!, 'heal', plannedMs, now));
     return entries;
   }
 
@@ -291,7 +310,7 @@ export class ChaosScheduler {
   }
 
   /** What is due next, soonest first: for WORLD_STATE and tests. */
-  upcoming(): Array<{ due_world_ms: number; action: 'fire' | 'check' | 'heal'; type: EffectType }> {
+  upcoming(): Array<{ due_world_ms: number; action: 'fire' | 'check' | 'heal'; type: EffectType | 'heal' }> {
     return [...this.#pending].sort(byDue).map((entry) => ({
       due_world_ms: entry.due_world_ms,
       action: entry.action,
@@ -346,7 +365,7 @@ export class ChaosScheduler {
   /** Handle what is due, in planned order; a timer firing a hair early just finds nothing due. */
   #runDue(): void {
     const now = this.#clock.now();
-    const horizon = now + DUE_TOLERANCE_MS;
+    const horizon = now + Math.max(DUE_TOLERANCE_MS, EARLY_TIMER_REAL_MS * this.#clock.timeScale);
     for (let handled = 0; handled < MAX_DUE_PER_TICK; handled++) {
       let index = -1;
       for (let i = 0; i < this.#pending.length; i++) {
@@ -369,11 +388,16 @@ export class ChaosScheduler {
     if (entry.action === 'check') {
       // Re-planned before firing, so the next minute's draw keeps its place in the order.
       this.#addPending(due + RANDOM_CHECK_MS, 'check', entry.ref);
-      if (this.#random.chance(spec.at.kind === 'random' ? spec.at.probabilityPerMinute : 0)) this.#fire(spec, 'random', due, now);
+      if (this.#random.chance(spec.at.kind === 'random' ? spec.at.probabilityPerMinute : 0)) this.#fireSpec(spec, 'random', due, now);
       return;
     }
     if (spec.every_ms !== undefined) this.#addPending(due + spec.every_ms, 'fire', entry.ref);
-    this.#fire(spec, 'schedule', due, now);
+    this.#fireSpec(spec, 'schedule', due, now);
+  }
+
+  #fireSpec(spec: ScheduledEventSpec, source: EventSource, plannedMs: number, now: number): void {
+    if (spec.type === 'heal') this.#healAll(plannedMs, now);
+    else this.#fire({ ...spec, type: spec.type }, source, plannedMs, now);
   }
 
   #fire(event: Fired, source: EventSource, plannedMs: number, now: number): HistoryEntry[] {

@@ -64,6 +64,8 @@ const METHOD: Partial<Record<OpName, keyof AgentOSClient>> = {
   WORLD_LEAVE: 'worldLeave',
   WORLD_EVENT: 'worldEvent',
   WORLD_STATE: 'worldState',
+  WORLD_SNAPSHOT: 'worldSnapshot',
+  WORLD_RESTORE: 'worldRestore',
 };
 
 /** A transport that is never used: the methods are only looked at. */

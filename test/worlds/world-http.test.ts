@@ -3,7 +3,7 @@
  * after its latency; a mock with fail_rate 1 fails as a network would; a host neither
  * mocked nor allowed is PERMISSION_DENIED naming the world; an allowed host passes through
  * to a real server on loopback; a partition cuts calls off until heal; after WORLD_LEAVE
- * the same URL takes the real path again; DOWNLOAD inside a world is refused.
+ * the same URL takes the real path again; DOWNLOAD goes through the world as well.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpResult } from '../../src/protocol/schemas/network.js';
@@ -95,12 +95,12 @@ describe('HTTP inside a world', () => {
     // A malformed URL is INVALID_REQUEST as it is outside a world.
     await failure(http({ url: 'not a url' }), 'INVALID_REQUEST');
 
-    // DOWNLOAD is not simulated yet.
-    const download = await failure(agent.call('DOWNLOAD', { url: 'http://api.test/users', path: 'users.json' }), 'UNAVAILABLE');
-    expect(download.message).toContain('not supported yet');
+    // DOWNLOAD goes through the world too (world-download.test.ts): this world has no mounts, so its path does not exist.
+    const download = await failure(agent.call('DOWNLOAD', { url: 'http://api.test/users', path: 'users.json' }), 'PERMISSION_DENIED');
+    expect(download.message).toContain('outside every mount');
 
     const state = (await agent.call('WORLD_STATE', { world_id: worldId })) as { state: { network: { counters: Record<string, number> } } };
-    expect(state.state.network.counters).toMatchObject({ mocked: 2, passed_through: 1, blocked: 1, failed: 1 });
+    expect(state.state.network.counters).toMatchObject({ mocked: 3, passed_through: 1, blocked: 1, failed: 1 });
 
     // After leaving, the same URL is the real network's: api.test is not in the agent's allowed_domains.
     await agent.call('WORLD_LEAVE', {});

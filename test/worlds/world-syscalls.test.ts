@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelEvent } from '../../src/protocol/schemas/events.js';
 import type { AgentOSClient } from '../../src/sdk/client.js';
-import { connect, EventLog, failure, script, spawnAgent, startAgentsKernel, until } from '../agents/support.js';
+import { adminToken, connect, EventLog, failure, listAgents, script, spawnAgent, startAgentsKernel, until } from '../agents/support.js';
 import type { TestKernel } from '../helpers/kernel.js';
 
 let kernel: TestKernel;
@@ -51,6 +51,11 @@ describe('WORLD_CREATE', () => {
     expect(listed.count).toBe(listed.worlds.length);
     expect(listed.worlds.find((world) => world.name === 'from-object')).toMatchObject({ max_agents: 3, status: 'running' });
     expect((await stateOf(fromYaml.world_id)).clock).toMatchObject({ time_scale: 5 });
+    // Each world is a lifecycle actor in the kernel's actor system, under the worlds supervisor.
+    const lifecycle = kernel.worlds.get(dev.world_id)?.lifecycle;
+    expect(lifecycle?.getSnapshot().value).toBe('running');
+    expect(lifecycle?.system).toBe(kernel.root.system);
+    expect((lifecycle as unknown as { _parent?: unknown })._parent).toBe(kernel.root.getSnapshot().children.worlds);
     // The layer lives under the data directory.
     expect(existsSync(join(kernel.options.dataDir, 'worlds', dev.world_id, 'layer'))).toBe(true);
 
@@ -90,9 +95,13 @@ describe('membership', () => {
     expect((await stateOf(small.world_id)).agents).toEqual([expect.objectContaining({ agent_id: self })]);
     await failure(call('WORLD_JOIN', { world_id: other.world_id }), 'CONFLICT');
 
+    const sleeper = script(kernel.dir, 'member-sleeper.sh', '#!/bin/sh\nexec sleep 30\n', true);
+    // A member's child joins its world: a full world refuses the SPAWN, and nothing is spawned.
+    const full = await failure(spawnAgent(client, { name: 'small-child', script: sleeper, sandboxed: false }), 'QUOTA_EXCEEDED');
+    expect(full.message).toContain('max_agents');
+    expect((await listAgents(client)).some((agent) => agent.name === 'small-child')).toBe(false);
     const second = await connect(kernel);
     try {
-      await failure(second.call('WORLD_JOIN', { world_id: small.world_id }), 'QUOTA_EXCEEDED');
       // A client may not move another agent it did not spawn.
       await failure(second.call('WORLD_LEAVE', { agent_id: self }), 'PERMISSION_DENIED');
     } finally {
@@ -106,13 +115,20 @@ describe('membership', () => {
   });
 
   it('an agent that ends leaves its world', async () => {
-    const world = await create({ config: { name: 'leaving' } });
     const member = await connect(kernel);
+    const world = (await member.call('WORLD_CREATE', { config: { name: 'leaving' } })) as { world_id: string };
     await member.call('WORLD_JOIN', { world_id: world.world_id });
-    expect((await stateOf(world.world_id)).agent_count).toBe(1);
+    expect(((await member.call('WORLD_STATE', { world_id: world.world_id })) as { state: Reply }).state.agent_count).toBe(1);
     await member.close();
-    await until(async () => (await stateOf(world.world_id)).agent_count === 0, 'the closed client to leave');
-    await call('WORLD_DESTROY', { world_id: world.world_id });
+    const admin = await connect(kernel, adminToken(kernel));
+    try {
+      const state = async () => ((await admin.call('WORLD_STATE', { world_id: world.world_id })) as { state: Reply }).state;
+      await until(async () => (await state()).agent_count === 0, 'the closed client to leave');
+      // Its creator is gone; the admin still controls the world.
+      await admin.call('WORLD_DESTROY', { world_id: world.world_id });
+    } finally {
+      await admin.close();
+    }
   });
 });
 

@@ -4,6 +4,7 @@ import { ok } from './common.js';
 import { IsolationReport } from './isolation.js';
 import { Limits } from './limits.js';
 import { Level, Permissions } from './permissions.js';
+import { WorldId } from './worlds.js';
 
 export const RestartPolicy = z.enum(['always', 'on-failure', 'never'], {
   error: 'expected restart_policy "always", "on-failure" or "never"',
@@ -38,6 +39,11 @@ export const SpawnRequest = z.object({
   restart_policy: RestartPolicy.default('never'),
   max_restarts: z.number().int().nonnegative().max(1000, 'expected at most 1000').default(5),
   restart_window: z.number().positive('expected a positive number of seconds').max(86_400, 'expected at most 86400 seconds').default(300),
+  /**
+   * The world the child joins before it runs (the caller must control it). A world
+   * member's children always join its own world: naming another is CONFLICT.
+   */
+  world_id: WorldId.optional(),
 });
 export type SpawnRequest = z.infer<typeof SpawnRequest>;
 
@@ -90,6 +96,8 @@ export const SpawnReply = z.object({
   pid: z.number().int().nullable(),
   restart_policy: RestartPolicy,
   isolation: IsolationReport.nullable(),
+  /** The world the child joined (its parent's, or the request's `world_id`); absent when none. */
+  world_id: z.string().optional(),
 });
 
 export const KillReply = z.object({ ...ok, killed: z.boolean(), agent_id: z.number().int() });

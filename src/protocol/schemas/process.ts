@@ -30,4 +30,20 @@ export const ExecResult = z.object({
 });
 export type ExecResult = z.infer<typeof ExecResult>;
 
-export const ExecReply = z.object({ ...ok, ...ExecResult.shape });
+/**
+ * EXEC by a world member: what the command changed in the world's files, synced back
+ * through the world's filesystem (src/worlds/fs/sync.ts). `refused` lists at most 50
+ * changes the world did not take (a readonly mount, a quota, disk_full, a symlink);
+ * `refused_count` counts them all.
+ */
+export const WorldSync = z.object({
+  written: z.number().int(),
+  bytes: z.number().int(),
+  directories: z.number().int(),
+  deleted: z.number().int(),
+  refused: z.array(z.object({ path: z.string(), code: z.string(), reason: z.string() })),
+  refused_count: z.number().int(),
+});
+export type WorldSync = z.infer<typeof WorldSync>;
+
+export const ExecReply = z.object({ ...ok, ...ExecResult.shape, world_id: z.string().optional(), world_sync: WorldSync.optional() });

@@ -12,16 +12,17 @@ const AgentId = z
   .int('expected a whole agent id')
   .positive('expected an agent id ≥ 1');
 
+const WorldName = z
+  .string({ error: 'expected a world name (a string)' })
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/i, 'expected a name of letters, digits, "-" and "_" (at most 64, starting with a letter or digit)');
+
 /**
  * Exactly one source of the definition: a preset name (or a definition file path the
  * caller may read), an object, or YAML text. `params` fill `${NAME}` placeholders.
  */
 export const WorldCreateRequest = z
   .object({
-    name: z
-      .string({ error: 'expected a world name (a string)' })
-      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/i, 'expected a name of letters, digits, "-" and "_" (at most 64, starting with a letter or digit)')
-      .optional(),
+    name: WorldName.optional(),
     preset: nonEmpty('a preset name such as "dev"').optional(),
     config: z.record(z.string(), z.unknown(), { error: 'expected "config" to be an object (a world definition)' }).optional(),
     yaml: z
@@ -97,9 +98,13 @@ export type WorldEventRequest = z.infer<typeof WorldEventRequest>;
 
 export const WorldDestroyReply = z.object({ ...ok, world_id: z.string(), destroyed: z.literal(true), members_released: z.number().int() });
 
+/** Who created the world (its spawners and the admin also control it); null when made without a caller. */
+export const WorldOwnerSummary = z.object({ agent_id: z.number().int(), name: z.string().nullable() }).nullable();
+
 export const WorldSummary = z.object({
   world_id: z.string(),
   name: z.string(),
+  owner: WorldOwnerSummary,
   status: z.enum(['creating', 'running', 'paused', 'destroyed']),
   agents: z.number().int(),
   max_agents: z.number().int(),
@@ -122,3 +127,53 @@ export const WorldEventReply = z.object({
 
 /** WORLD_STATE's figures (src/worlds/world.ts `snapshot()`), documented in docs/protocol.md, Worlds. */
 export const WorldStateReply = z.object({ ...ok, world_id: z.string(), state: z.record(z.string(), z.unknown()) });
+
+/** WORLD_SNAPSHOT: `path` (a host path the caller may write) or the default under the data directory. */
+export const WorldSnapshotRequest = z.object({
+  world_id: WorldId,
+  path: nonEmpty('a file path for the snapshot').max(4096, 'expected a path of at most 4096 characters').optional(),
+});
+export type WorldSnapshotRequest = z.infer<typeof WorldSnapshotRequest>;
+
+export const WorldSnapshotReply = z.object({
+  ...ok,
+  world_id: z.string(),
+  snapshot_id: z.string(),
+  path: z.string(),
+  bytes: z.number().int(),
+  sha256: z.string(),
+});
+
+/**
+ * WORLD_RESTORE: exactly one of `snapshot_path` (a file the caller may read) or `snapshot`
+ * (the file's bytes, base64). `world_id`: an existing world without members that the
+ * restored one replaces (it takes that world's name); `name` overrides the name.
+ */
+export const WorldRestoreRequest = z
+  .object({
+    snapshot_path: nonEmpty('the path of a snapshot file').max(4096, 'expected a path of at most 4096 characters').optional(),
+    snapshot: z.base64({ error: 'expected "snapshot" to be a snapshot file\'s bytes in base64' }).optional(),
+    world_id: WorldId.optional(),
+    name: WorldName.optional(),
+  })
+  .superRefine((request, ctx) => {
+    if ((request.snapshot_path === undefined) === (request.snapshot === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['snapshot_path'],
+        message: 'expected exactly one of "snapshot_path" (a file) or "snapshot" (the file in base64)',
+      });
+    }
+  });
+export type WorldRestoreRequest = z.infer<typeof WorldRestoreRequest>;
+
+export const WorldRestoreReply = z.object({
+  ...ok,
+  world_id: z.string(),
+  name: z.string(),
+  snapshot_id: z.string(),
+  /** The world the snapshot was taken of (it may be gone). */
+  restored_from: z.string(),
+  /** The world replaced (with `world_id`), if any. */
+  replaced: z.string().nullable(),
+});

@@ -1,4 +1,4 @@
-/** Worlds (docs/protocol.md, Worlds): WORLD_CREATE, WORLD_DESTROY, WORLD_LIST, WORLD_JOIN, WORLD_LEAVE, WORLD_EVENT, WORLD_STATE. */
+/** Worlds (docs/protocol.md, Worlds): WORLD_CREATE, WORLD_DESTROY, WORLD_LIST, WORLD_JOIN, WORLD_LEAVE, WORLD_EVENT, WORLD_STATE, WORLD_SNAPSHOT, WORLD_RESTORE. */
 import { Op } from '../../protocol/opcodes.js';
 import type {
   WorldCreateReply,
@@ -11,6 +11,10 @@ import type {
   WorldLeaveRequest,
   WorldListReply,
   WorldMembershipReply,
+  WorldRestoreReply,
+  WorldRestoreRequest,
+  WorldSnapshotReply,
+  WorldSnapshotRequest,
   WorldStateReply,
 } from '../../protocol/schemas/worlds.js';
 import type { Reply, Request } from '../types.js';
@@ -50,5 +54,15 @@ export const worldMethods = ({ call }: Context) => ({
   /** WORLD_STATE: members, clock, active effects, history, filesystem and network figures. */
   worldState(worldId: string): Promise<Reply<typeof WorldStateReply>> {
     return call(Op.WORLD_STATE, { world_id: worldId });
+  },
+
+  /** WORLD_SNAPSHOT: one versioned file (default under the kernel's data directory); returns its path, size and sha256. */
+  worldSnapshot(request: Request<typeof WorldSnapshotRequest>): Promise<Reply<typeof WorldSnapshotReply>> {
+    return call(Op.WORLD_SNAPSHOT, request);
+  },
+
+  /** WORLD_RESTORE: a new world continuing a snapshot (`snapshot_path` or base64 `snapshot`); `world_id` replaces an empty world. */
+  worldRestore(request: Request<typeof WorldRestoreRequest>): Promise<Reply<typeof WorldRestoreReply>> {
+    return call(Op.WORLD_RESTORE, request);
   },
 });

@@ -31,7 +31,7 @@ import { FsEffects, type MountConfig, WorldFsConfig, type WorldFsConfigInput } f
 import * as errors from './errors.js';
 import { prepareGenerator, type RandomSource } from './generators.js';
 import { Layer, LayerSnapshot } from './layer.js';
-import { type MaterializeResult, materializeTree } from './materialize.js';
+import { type MaterializePlan, type MaterializeResult, materializeTree, planTree } from './materialize.js';
 import { joinWorld, MountTable, normalizeWorldPath, parentOf, type Resolution } from './paths.js';
 
 export type Encoding = 'utf8' | 'base64';
@@ -347,6 +347,55 @@ export class WorldFs {
         targetDir,
       ),
     );
+  }
+
+  /**
+   * The current view as a plan (EXEC materialises it in a worker, materialize.ts): taken
+   * between mutations, so it is one consistent view. Over `maxEntries` is QUOTA_EXCEEDED.
+   */
+  plan(maxEntries: number): Promise<MaterializePlan> {
+    return this.#serial(() =>
+      planTree(
+        {
+          list: (path) => this.list(path),
+          source: async (path) => {
+            const node = await this.#lookup(this.resolve(path));
+            if (node?.type !== 'file') throw errors.notFound(path, this.resolve(path).mount);
+            return node.origin === 'virtual' ? { content: virtualContent(node.file) } : { host: node.host };
+          },
+        },
+        maxEntries,
+      ),
+    );
+  }
+
+  /**
+   * Writes the host file `source` at world `path` as a full overwrite would (EXEC's
+   * sync-back): the same checks as `write` (mount, disk effects, limits; missing parents
+   * are made), but the bytes are copied, never held in memory.
+   */
+  importFile(path: string, source: string): Promise<WriteResult> {
+    return this.#serial(async () => {
+      const where = this.resolve(path);
+      await this.#beforeIo(where.path, 'write');
+      const { mount } = this.#writableMount(where, 'write');
+      if (this.#effects.diskFull) throw errors.diskFull(where.path, mount);
+      if (where.path === mount.path) throw errors.isDirectory(where.path, mount, 'write');
+      const node = await this.#lookup(where);
+      if (node?.type === 'directory') throw errors.isDirectory(where.path, mount, 'write');
+      const parent = parentOf(where.path);
+      const parentNode = await this.#lookup(this.#table.resolve(parent));
+      if (parentNode && parentNode.type !== 'directory') throw errors.notDirectory(parent, mount);
+      const size = (await statHost(source)).size;
+      const inLayer = this.#layer.fileSize(where.path);
+      this.#checkLimits(where.path, inLayer === undefined ? 1 : 0, size - (inLayer ?? 0));
+      if (parentNode?.origin !== 'layer') await this.#ensureDirs(parent, mount);
+      const host = this.#layer.hostPath(where.path);
+      await copyFile(source, host, constants.COPYFILE_FICLONE);
+      const written = (await statHost(host)).size;
+      this.#layer.recordFile(where.path, written);
+      return { bytes_written: written, size: written };
+    });
   }
 
   // --- internals ---

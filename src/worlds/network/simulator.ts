@@ -67,6 +67,8 @@ export interface NetworkSimulatorOptions {
   readonly logCapacity?: number;
   /** How long a lost packet hangs when the request has no timeout of its own (default 30 s). */
   readonly dropTimeoutMs?: number;
+  /** Told of every decision as it is logged (the world's scorer); must be quick and must not throw. */
+  readonly onRecord?: (entry: RequestLogEntry) => void;
 }
 
 export const NETWORK_STATE_VERSION = 1;
@@ -117,6 +119,7 @@ export class NetworkSimulator {
   readonly #baseLatencyMs: number;
   readonly #jitterMs: number;
   readonly #packetLoss: number;
+  readonly #onRecord: ((entry: RequestLogEntry) => void) | undefined;
   #effects = new NetworkEffects();
   #log: RequestLog;
   #counters: NetworkCounters = emptyCounters();
@@ -130,6 +133,7 @@ export class NetworkSimulator {
     this.#clock = options.clock ?? realClock;
     this.#sleep = options.sleep ?? timerSleep;
     this.#dropTimeoutMs = options.dropTimeoutMs ?? 30_000;
+    this.#onRecord = options.onRecord;
     this.#log = new RequestLog(options.logCapacity ?? 1000);
     this.#baseLatencyMs = parsed.base_latency_ms;
     this.#jitterMs = parsed.jitter_ms;
@@ -327,6 +331,7 @@ export class NetworkSimulator {
     if (decision.kind === 'fail') entry.error = decision.error;
     if (decision.kind === 'mock') entry.status = decision.status;
     this.#log.add(entry);
+    this.#onRecord?.(entry);
   }
 }
 

@@ -1,0 +1,93 @@
+/**
+ * examples/chaos-sre end to end, as its README runs it (shorter): two workers and the SRE
+ * agent in the chaos-sre world, through `agentos world run`. The score must be earned:
+ * crashes fire and are recovered, requests are timed, and the SRE agent restarts the service.
+ */
+import { spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestKernel, type TestKernel } from '../helpers/kernel.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
+const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
+const EXAMPLE = join(ROOT, 'examples', 'chaos-sre');
+
+let kernel: TestKernel;
+
+beforeAll(async () => {
+  kernel = await startTestKernel({ defaultLevel: 'unrestricted' });
+});
+
+afterAll(async () => {
+  await kernel?.cleanup();
+});
+
+function agentos(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const argv = JSON.stringify(['node', 'agentos', ...args]);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.AGENTOS_SOCKET;
+  delete env.AGENTOS_AGENT_TOKEN;
+  delete env.AGENTOS_DATA_DIR;
+  const child = spawn(process.execPath, ['--import', TSX, '-e', `import(${JSON.stringify(MAIN)}).then((m) => m.main(${argv}))`], {
+    cwd: ROOT,
+    env,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  return new Promise((done) => {
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+interface Report {
+  score: { total: number; objectives: { name: string; score: number; detail: Record<string, number> }[] };
+  timeline: { type: string; kind: string; target?: string }[];
+  agents: { name: string; exits: number; restarts: number }[];
+}
+
+it('the SRE agent keeps api.svc.test up through crashes and partitions, for a score that is earned', async () => {
+  const run = await agentos([
+    'world',
+    'run',
+    join(EXAMPLE, 'world.yaml'),
+    '--agent',
+    `worker-1=${join(EXAMPLE, 'worker.ts')}`,
+    '--agent',
+    `worker-2=${join(EXAMPLE, 'worker.ts')}`,
+    '--agent',
+    `sre=${join(EXAMPLE, 'sre.ts')}`,
+    '--duration',
+    '10s',
+    '--score',
+    '--json',
+    '--socket',
+    kernel.socketPath,
+    '--data-dir',
+    kernel.options.dataDir,
+  ]);
+  expect(run.code, run.stderr).toBe(0);
+  const report = JSON.parse(run.stdout) as Report;
+  const objective = (name: string) => report.score.objectives.find((o) => o.name === name);
+  expect(report.score.objectives.map((o) => o.name)).toEqual(['uptime', 'response_time', 'errors_handled']);
+  // Ten real seconds at ×60: the crash at +1m and the partition at +3m have fired.
+  expect(report.timeline).toContainEqual(expect.objectContaining({ kind: 'fired', type: 'service_crash', target: 'worker-1' }));
+  expect(report.timeline).toContainEqual(expect.objectContaining({ kind: 'fired', type: 'network_partition' }));
+  expect(report.agents.find((agent) => agent.name === 'worker-1')?.restarts).toBeGreaterThan(0);
+  expect(objective('errors_handled')?.detail.crashes_recovered).toBeGreaterThan(0);
+  expect(objective('response_time')?.detail.requests).toBeGreaterThan(5);
+  // Earned, not given: chaos cost something, and the agents recovered most of it.
+  expect(report.score.total).toBeGreaterThan(30);
+  expect(report.score.total).toBeLessThan(100);
+}, 150_000);
