@@ -25,6 +25,7 @@ import type { Session } from '../kernel/session.js';
 import type { KernelServices } from '../kernel/syscall.js';
 import { KernelError } from '../protocol/errors.js';
 import type { ExecRequest, WorldSync } from '../protocol/schemas/process.js';
+import { countWrite } from '../quotas/io.js';
 import { type Bubblewrap, findBubblewrap } from '../sandbox/bubblewrap.js';
 import { checkEnvironment, commandRefusal } from '../security/commands/index.js';
 import { type WorldBind, worldExecArgv } from './exec-argv.js';
@@ -124,6 +125,8 @@ export async function execInWorld(world: World, request: ExecRequest, session: S
             ],
             refused_count: 1,
           };
+      // What the command wrote into the world counts as the agent's writes (a WRITE would have).
+      countWrite(kernel, session, world_sync.bytes);
       return { success: true as const, ...result, world_id: world.id, world_sync };
     } finally {
       await kernel.pool.run('worldScratchRemove', { dir: scratch }).catch((error: unknown) => {

@@ -105,6 +105,10 @@ describe('EXEC inside a world', () => {
     expect(reply.exit_code, reply.stderr).toBe(0);
     expect(reply.world_sync).toMatchObject({ written: 3, deleted: 1, refused_count: 0 });
     expect(reply.world_sync.directories).toBeGreaterThanOrEqual(3);
+    // The synced bytes count as the agent's writes.
+    const usage = ((await client.call('METRICS', {})) as { metrics: { bytes_written: number } }).metrics;
+    expect(usage.bytes_written).toBeGreaterThanOrEqual(reply.world_sync.bytes);
+    expect(reply.world_sync.bytes).toBeGreaterThan(0);
     expect(await client.call('READ', { path: '/app/main.txt' })).toMatchObject({ content: 'changed\n' });
     expect(await client.call('READ', { path: '/app/new/deep/file.txt' })).toMatchObject({ content: 'made' });
     expect(await client.call('READ', { path: '/data/seed.txt' })).toMatchObject({ content: 'seededmore\n' });
