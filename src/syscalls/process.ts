@@ -10,6 +10,7 @@ import { KernelError } from '../protocol/errors.js';
 import type { Permissions } from '../protocol/schemas/permissions.js';
 import { ExecRequest } from '../protocol/schemas/process.js';
 import { findBubblewrap, SandboxUnavailableError, sandboxPaths } from '../sandbox/index.js';
+import { execRules } from '../security/commands/exec-rules.js';
 import { checkEnvironment, commandRefusal } from '../security/commands/index.js';
 import { authorizeAgentPath } from '../security/paths-authorize.js';
 import type { ExecSandbox } from '../workers/exec-sandbox.js';
@@ -91,13 +92,7 @@ export const execSyscall = defineSyscall({
         maxOutputBytes: Math.min(request.max_output ?? limits.maxOutputBytes, limits.maxOutputBytes),
         killGraceMs: limits.killGraceMs,
         sandbox,
-        rules: {
-          // permissionChecks: false (only to measure their cost) runs any command.
-          policy: checks
-            ? { allowed_commands: permissions.allowed_commands, blocked_commands: permissions.blocked_commands }
-            : { allowed_commands: null, blocked_commands: [] },
-          home: homedir(),
-        },
+        rules: execRules(permissions, checks),
       },
       session.closed,
     );

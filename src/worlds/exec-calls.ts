@@ -19,7 +19,6 @@
  * sync-backs never interleave. Other members' READ/WRITE meanwhile go on: a file both
  * change ends as the last writer left it.
  */
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Session } from '../kernel/session.js';
 import type { KernelServices } from '../kernel/syscall.js';
@@ -27,6 +26,7 @@ import { KernelError } from '../protocol/errors.js';
 import type { ExecRequest, WorldSync } from '../protocol/schemas/process.js';
 import { countWrite } from '../quotas/io.js';
 import { type Bubblewrap, findBubblewrap } from '../sandbox/bubblewrap.js';
+import { execRules } from '../security/commands/exec-rules.js';
 import { checkEnvironment, commandRefusal } from '../security/commands/index.js';
 import { type WorldBind, worldExecArgv } from './exec-argv.js';
 import { diffTrees, syncBack } from './fs/sync.js';
@@ -94,12 +94,7 @@ export async function execInWorld(world: World, request: ExecRequest, session: S
           maxOutputBytes: Math.min(request.max_output ?? limits.maxOutputBytes, limits.maxOutputBytes),
           killGraceMs: limits.killGraceMs,
           argv: worldExecArgv(bwrap, binds, cwd, request.command),
-          rules: {
-            policy: checks
-              ? { allowed_commands: permissions.allowed_commands, blocked_commands: permissions.blocked_commands }
-              : { allowed_commands: null, blocked_commands: [] },
-            home: homedir(),
-          },
+          rules: execRules(permissions, checks),
         },
         session.closed,
       );

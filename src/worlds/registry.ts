@@ -79,33 +79,9 @@ export class WorldRegistry {
   }
 
   async create(definition: WorldDefinition, name?: string, owner?: WorldOwner): Promise<World> {
-    if (this.#closed) throw new KernelError('UNAVAILABLE', 'WORLD_CREATE: the kernel is stopping');
-    const wanted = name ?? definition.name;
-    if (this.byName(wanted) || this.#reserved.has(wanted)) {
-      throw new KernelError('CONFLICT', `WORLD_CREATE: a world named "${wanted}" exists already; pass another "name"`, { field: 'name' });
-    }
-    if (this.#worlds.size + this.#reserved.size >= MAX_WORLDS) {
-      throw new KernelError('QUOTA_EXCEEDED', `WORLD_CREATE: at most ${MAX_WORLDS} worlds may be live at once; destroy one first`);
-    }
-    const id = `world-${this.#nextId++}`;
-    const dir = join(this.#dataDir, 'worlds', id);
-    this.#reserved.add(wanted);
-    try {
-      const world = await World.create(id, definition, { name: wanted, layerDir: join(dir, 'layer'), host: this.#host });
-      if (this.#closed) {
-        await world.destroy();
-        throw new KernelError('UNAVAILABLE', 'WORLD_CREATE: the kernel is stopping');
-      }
-      this.#worlds.set(id, world);
-      if (owner) this.#owners.set(id, owner);
-      world.start();
-      return world;
-    } catch (error) {
-      await rm(dir, { recursive: true, force: true }).catch(() => {});
-      throw error;
-    } finally {
-      this.#reserved.delete(wanted);
-    }
+    return this.#register('WORLD_CREATE', name ?? definition.name, { owner }, (id, layerDir) =>
+      World.create(id, definition, { name: name ?? definition.name, layerDir, host: this.#host }),
+    );
   }
 
   /**
@@ -119,18 +95,36 @@ export class WorldRegistry {
     options: { name?: string | undefined; replacing?: World | undefined; owner?: WorldOwner | undefined },
   ): Promise<World> {
     const op = 'WORLD_RESTORE';
+    const wanted = options.name ?? options.replacing?.name ?? payload.world.name;
+    return this.#register(op, wanted, options, async (id, layerDir) => {
+      try {
+        return await World.restore(id, definition, payload.state, { name: wanted, layerDir, host: this.#host });
+      } catch (error) {
+        if (error instanceof KernelError && error.code !== 'INTERNAL') throw error;
+        throw new KernelError('INVALID_REQUEST', `${op}: the snapshot cannot be restored: ${(error as Error).message ?? String(error)}`);
+      }
+    });
+  }
+
+  /**
+   * Reserve the name and an id, build the world, then register and start it: all or
+   * nothing (a failure removes whatever the attempt made on disk). A world `replacing`
+   * another (WORLD_RESTORE) may take its name, and ends it once registered.
+   */
+  async #register(
+    op: 'WORLD_CREATE' | 'WORLD_RESTORE',
+    wanted: string,
+    options: { replacing?: World | undefined; owner?: WorldOwner | undefined },
+    build: (id: string, layerDir: string) => Promise<World>,
+  ): Promise<World> {
     if (this.#closed) throw new KernelError('UNAVAILABLE', `${op}: the kernel is stopping`);
     const replacing = options.replacing;
-    const wanted = options.name ?? replacing?.name ?? payload.world.name;
     const holder = this.byName(wanted);
     if ((holder && holder !== replacing) || this.#reserved.has(wanted)) {
-      throw new KernelError(
-        'CONFLICT',
-        `${op}: a world named "${wanted}" exists already; pass another "name" (or its "world_id" to replace it)`,
-        {
-          field: 'name',
-        },
-      );
+      const alternative = op === 'WORLD_RESTORE' ? ' (or its "world_id" to replace it)' : '';
+      throw new KernelError('CONFLICT', `${op}: a world named "${wanted}" exists already; pass another "name"${alternative}`, {
+        field: 'name',
+      });
     }
     if (this.#worlds.size + this.#reserved.size >= MAX_WORLDS + (replacing ? 1 : 0)) {
       throw new KernelError('QUOTA_EXCEEDED', `${op}: at most ${MAX_WORLDS} worlds may be live at once; destroy one first`);
@@ -139,13 +133,7 @@ export class WorldRegistry {
     const dir = join(this.#dataDir, 'worlds', id);
     this.#reserved.add(wanted);
     try {
-      let world: World;
-      try {
-        world = await World.restore(id, definition, payload.state, { name: wanted, layerDir: join(dir, 'layer'), host: this.#host });
-      } catch (error) {
-        if (error instanceof KernelError && error.code !== 'INTERNAL') throw error;
-        throw new KernelError('INVALID_REQUEST', `${op}: the snapshot cannot be restored: ${(error as Error).message ?? String(error)}`);
-      }
+      const world = await build(id, join(dir, 'layer'));
       const refusal = this.#closed
         ? new KernelError('UNAVAILABLE', `${op}: the kernel is stopping`)
         : replacing && (this.#worlds.get(replacing.id) !== replacing || replacing.members().length > 0)

@@ -146,8 +146,16 @@ describe('agentos world create, list, state, event, destroy', () => {
     expect(restored.code, restored.stderr).toBe(0);
     const newId = restored.stdout.trim();
     expect((await client.worldList()).worlds).toContainEqual(expect.objectContaining({ world_id: newId, name: 'restored' }));
+    // --replace: the empty world named is replaced, and its name taken.
+    const replaced = await agentos(['world', 'restore', file, '--replace', 'restored', ...target()]);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    const [replacedId] = replaced.stdout.trim().split(' ');
+    expect(replaced.stdout).toContain(`(replaced ${newId})`);
+    const names = (await client.worldList()).worlds.map((world) => [world.world_id, world.name]);
+    expect(names).toContainEqual([replacedId, 'restored']);
+    expect(names.map(([worldId]) => worldId)).not.toContain(newId);
     await client.worldDestroy({ world_id: id, force: true });
-    await client.worldDestroy({ world_id: newId, force: true });
+    await client.worldDestroy({ world_id: replacedId as string, force: true });
   }, 60_000);
 });
 

@@ -144,13 +144,19 @@ function registerRestore(world: Command): void {
       .command('restore')
       .description('recreate a world from a snapshot file; it carries on exactly where the snapshot was taken')
       .argument('<file>', 'a snapshot written by `agentos world snapshot`')
-      .option('--name <name>', "the restored world's name (default: the snapshot's)"),
-  ).action(async (file: string, flags: Flags & { name?: string }) => {
+      .option('--name <name>', "the restored world's name (default: the snapshot's)")
+      .option('--replace <world>', 'an empty world (id or name) the restored one replaces, taking its name'),
+  ).action(async (file: string, flags: Flags & { name?: string; replace?: string }) => {
     await withClient(flags, 'agentos-world', async (client) => {
-      const request = { snapshot_path: resolve(file), ...(flags.name !== undefined ? { name: flags.name } : {}) };
+      const replacing = flags.replace === undefined ? undefined : await resolveWorld(client, flags.replace);
+      const request = {
+        snapshot_path: resolve(file),
+        ...(flags.name !== undefined ? { name: flags.name } : {}),
+        ...(replacing !== undefined ? { world_id: replacing } : {}),
+      };
       const reply = await client.worldRestore(request);
       if (flags.json) printJson(reply);
-      else out(reply.world_id);
+      else out(replacing === undefined ? reply.world_id : `${reply.world_id} (replaced ${replacing})`);
     });
   });
 }
