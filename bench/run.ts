@@ -22,8 +22,9 @@
  * flight per sender), --py-senders N (2), --py-receivers N (2), --wake-samples N (2000),
  * --state-calls N (5000 per sequential STORE/FETCH series), --only a,b (only these
  * sections: startup, memory, latency, throughput, exec, spawn, restart, actors, storm,
- * ipc, state, http, perms, world), --http-calls N (2000 sequential GETs per side and round),
- * --world-calls N (3000 READs or WRITEs per world series; see world-section.ts), --markdown (also print the table as Markdown),
+ * ipc, state, http, perms, world, tasks), --http-calls N (2000 sequential GETs per side and round),
+ * --world-calls N (3000 READs or WRITEs per world series; see world-section.ts), --task-subtasks N (10000
+ * subtasks per tasks series), --task-samples N (2000 subtask round trips; see tasks-load.ts), --markdown (also print the table as Markdown),
  * --cpu-prof (profile the kernel host; the directory is printed).
  * Prints the table on stdout, progress on stderr, and writes bench/results/<ISO time>.json.
  */
@@ -40,6 +41,7 @@ import { BENCH_DIR, ROOT_DIR, rssMb, runClient, Server, sleep, spawnTs, waitForL
 import type { LatencySummary } from './lib/stats.js';
 import { formatMarkdown, formatTable, type Row, row } from './lib/table.js';
 import { measureStartup, type StartupResult } from './startup.js';
+import { runTasksSection, type TasksSectionResult, tasksRows } from './tasks-section.js';
 import { runWorldSection, type WorldSectionResult, worldRows } from './world-section.js';
 
 const args = parseArgs(process.argv.slice(2));
@@ -63,6 +65,8 @@ const WAKE_SAMPLES = Number(args['wake-samples'] ?? 2000);
 const STATE_CALLS = Number(args['state-calls'] ?? 5000);
 const HTTP_CALLS = Number(args['http-calls'] ?? 2000);
 const WORLD_CALLS = Number(args['world-calls'] ?? 3000);
+const TASK_SUBTASKS = Number(args['task-subtasks'] ?? 10_000);
+const TASK_SAMPLES = Number(args['task-samples'] ?? 2000);
 const PERMS_CONNECTIONS = 16;
 const DURABILITIES = ['process', 'power'] as const;
 const LEVELS = [1, 4, 16, 64] as const;
@@ -84,6 +88,7 @@ const SECTIONS = [
   'http',
   'perms',
   'world',
+  'tasks',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 const only = args.only === undefined ? [...SECTIONS] : args.only.split(',').map((name) => name.trim());
@@ -693,6 +698,20 @@ try {
     });
   }
 
+  // 17. Tasks (tasks-section.ts): subtasks/s through role dispatch with 8 workers vs the same
+  // message chains over plain IPC, and one subtask's round trip vs 3 NOOPs.
+  let tasks: TasksSectionResult | undefined;
+  if (wants('tasks')) {
+    tasks = await runTasksSection({
+      startHost: () => agentHost('tasks', kernelFlags),
+      stopHost,
+      rounds: ROUNDS,
+      subtasks: TASK_SUBTASKS,
+      samples: TASK_SAMPLES,
+      progress,
+    });
+  }
+
   // The table.
   const rows: Row[] = [];
   if (latencyRounds) {
@@ -938,6 +957,7 @@ try {
   }
 
   if (world) rows.push(...worldRows(world));
+  if (tasks) rows.push(...tasksRows(tasks));
 
   const date = new Date();
   const results = {
@@ -967,6 +987,8 @@ try {
       state_calls: STATE_CALLS,
       http_calls: HTTP_CALLS,
       world_calls: WORLD_CALLS,
+      task_subtasks: TASK_SUBTASKS,
+      task_samples: TASK_SAMPLES,
     },
     rows,
     other_cores: meanOther === undefined ? undefined : { mean: meanOther, max: busiest },
@@ -986,6 +1008,7 @@ try {
     http,
     perms,
     world,
+    tasks,
     total_s: Math.round((performance.now() - began) / 100) / 10,
   };
   await mkdir(resultsDir, { recursive: true });

@@ -6,6 +6,7 @@ import { registerKernelCommand } from './commands/kernel.js';
 import { registerLogsCommand } from './commands/logs.js';
 import { registerPingCommand } from './commands/ping.js';
 import { registerStatechartsCommand } from './commands/statecharts.js';
+import { registerTaskCommand } from './commands/task.js';
 import { registerTreeCommand } from './commands/tree.js';
 import { registerWorldCommand } from './commands/world.js';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerLogsCommand(program);
   registerStatechartsCommand(program);
   registerWorldCommand(program);
+  registerTaskCommand(program);
   return program;
 }
 

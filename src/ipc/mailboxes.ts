@@ -20,6 +20,17 @@ export const DEFAULT_MAILBOX_SIZE = 1000;
 /** Agents that can RECV: not the kernel's supervisors (they only supervise). */
 const RECEIVERS: ReadonlySet<string> = new Set(['client', 'process', 'actor', 'worker']);
 
+/** True for the kinds of agent that have a mailbox. */
+export function canReceive(kind: string): boolean {
+  return RECEIVERS.has(kind);
+}
+
+/** Who a message is from: an agent, or the kernel itself (`KERNEL_SENDER`, agent 0). */
+export type Sender = Pick<AgentRecord, 'id' | 'name'>;
+
+/** The kernel as a sender (task deliveries): from 0, from_name "kernel". */
+export const KERNEL_SENDER: Sender = Object.freeze({ id: 0, name: 'kernel' });
+
 export class Mailbox {
   readonly agentId: number;
   #items: Message[] = [];
@@ -117,7 +128,7 @@ export class Mailboxes {
    * Puts a message into `to`'s mailbox and emits MESSAGE_RECEIVED; QUOTA_EXCEEDED when
    * the mailbox is full (the message is not delivered).
    */
-  deliver(from: AgentRecord, to: AgentRecord, body: unknown, replyTo?: number): Message {
+  deliver(from: Sender, to: AgentRecord, body: unknown, replyTo?: number): Message {
     const mailbox = this.#mailbox(to.id);
     if (!mailbox) throw new KernelError('NOT_FOUND', `SEND: agent ${to.id} has ended`);
     if (mailbox.pending >= this.#size) {

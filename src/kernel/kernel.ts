@@ -4,6 +4,7 @@
  * does its one job.
  */
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AnyActorLogic } from 'xstate';
 import { type AnyActorRef, waitFor } from 'xstate';
 import { createRootSupervisor, type RootSupervisor } from '../actors/root-supervisor.js';
@@ -34,6 +35,10 @@ import { AgentOSClient } from '../sdk/client.js';
 import { InProcessTransport } from '../sdk/inprocess-transport.js';
 import { StateStore } from '../state/store.js';
 import { SYSCALLS } from '../syscalls/index.js';
+import { TaskEngine } from '../tasks/engine.js';
+import { taskEngineDeps, watchTaskAgents } from '../tasks/kernel-deps.js';
+import { RoleRegistry } from '../tasks/roles.js';
+import { TaskStore } from '../tasks/store.js';
 import type { TransportContext } from '../transports/connection-port.js';
 import { InProcessConnection } from '../transports/inprocess.js';
 import { UnixServer } from '../transports/unix-server.js';
@@ -79,6 +84,10 @@ export interface Kernel {
   readonly llm: LlmService;
   /** The live worlds and their members (WORLD_*): `worlds.get('world-1')`, `worlds.worldOf(agentId)`. */
   readonly worlds: WorldRegistry;
+  /** Tasks and subtasks (TASK_*), kept in `<data-dir>/tasks.db`: `tasks.view('task-1')`, `tasks.list({ limit })`. */
+  readonly tasks: TaskEngine;
+  /** Roles agents took with REGISTER `{ role }`. */
+  readonly roles: RoleRegistry;
   /** Every live agent: connected clients and supervised agents. */
   agents(): AgentRecord[];
   /** An in-process connection for code in the kernel's process; `level` defaults to the kernel's. */
@@ -182,6 +191,28 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
   // Members going down and up again count against and for their world's uptime score.
   watchWorldMembers(events, worlds);
 
+  // Tasks: unfinished ones are loaded now, before any connection can reach them.
+  const roles = new RoleRegistry();
+  // Task actors are parented to the `tasks` supervisor once the root runs (those loaded before are moved under it then).
+  let rootRunning = false;
+  const taskParts = {
+    registry,
+    mailboxes,
+    roles,
+    events,
+    log: log.child({ component: 'tasks' }),
+    supervisor: () => (rootRunning ? (root.getSnapshot().children.tasks as AnyActorRef | undefined) : undefined),
+  };
+  let tasks: TaskEngine;
+  try {
+    tasks = TaskEngine.open(taskEngineDeps({ ...taskParts, store: TaskStore.open(join(options.dataDir, 'tasks.db')) }));
+  } catch (error) {
+    state.close();
+    audit.close();
+    throw error;
+  }
+  const unwatchTaskAgents = watchTaskAgents(taskParts, tasks);
+
   const supervision = new SupervisionRuntime({
     registry,
     events,
@@ -223,6 +254,8 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     audit,
     llm,
     worlds,
+    tasks,
+    roles,
     adminToken,
     spawner,
     supervision,
@@ -251,6 +284,10 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
       async stop() {
         // Worlds first: no chaos may crash an agent while the supervisors stop them in order.
         await worlds.close().catch((error: unknown) => log.warn({ error: String(error) }, 'worlds did not close cleanly'));
+        // Then tasks, before agents stop: their exits are a shutdown, not failed attempts. Subtasks still
+        // running stay so in tasks.db and fail their attempt as "the kernel restarted" on the next start.
+        unwatchTaskAgents();
+        await tasks.close().catch((error: unknown) => log.warn({ error: String(error) }, 'tasks did not close cleanly'));
         // Agents first, in reverse start order of the kernel's supervisors, then the doors, then the workers.
         for (const [name, supervisor] of topSupervisors().reverse()) {
           supervisor.send({ type: 'supervisor.stop' });
@@ -337,10 +374,14 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
   if (started.value !== 'running') {
     const error = (started.context.error && new Error(started.context.error)) || new Error('the kernel failed to start');
     error.name = 'StartupError';
+    unwatchTaskAgents();
+    await tasks.close().catch(() => {});
     state.close();
     audit.close();
     throw error;
   }
+  rootRunning = true;
+  tasks.adoptActors();
   for (const [, supervisor] of topSupervisors()) supervision.watch(supervisor);
   metrics.start();
 
@@ -362,6 +403,8 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     audit,
     llm,
     worlds,
+    tasks,
+    roles,
     agents: () => [...registry],
     connect({ name, level } = {}) {
       const connection = new InProcessConnection(transportContext);

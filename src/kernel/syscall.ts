@@ -20,6 +20,8 @@ import type { Quotas } from '../quotas/quotas.js';
 import type { Recorder } from '../replay/recorder.js';
 import type { Replayer } from '../replay/replayer.js';
 import type { StateStore } from '../state/store.js';
+import type { TaskEngine } from '../tasks/engine.js';
+import type { RoleRegistry } from '../tasks/roles.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { WorldRegistry } from '../worlds/registry.js';
 import type { EventBus } from './events.js';
@@ -56,6 +58,10 @@ export interface KernelServices {
   readonly llm: LlmService;
   /** Live worlds and their members (WORLD_*; src/worlds/registry.ts). */
   readonly worlds: WorldRegistry;
+  /** Tasks, their subtasks and their lifecycle (TASK_*; src/tasks/engine.ts), kept in `<data-dir>/tasks.db`. */
+  readonly tasks: TaskEngine;
+  /** Roles agents took with REGISTER `{ role }` (src/tasks/roles.ts). */
+  readonly roles: RoleRegistry;
   /** The secret of `<data-dir>/admin.token`; null when none was written. */
   readonly adminToken: string | null;
   readonly kernelVersion: string;

@@ -28,6 +28,7 @@ import { networkMethods } from './methods/network.js';
 import { permissionMethods } from './methods/permissions.js';
 import { replayMethods } from './methods/replay.js';
 import { stateMethods } from './methods/state.js';
+import { taskMethods } from './methods/tasks.js';
 import { worldMethods } from './methods/worlds.js';
 import { SocketTransport } from './socket-transport.js';
 import type { ClientTransport } from './transport.js';
@@ -51,6 +52,7 @@ const families = (context: Context) => ({
   ...auditMethods(context),
   ...replayMethods(context),
   ...worldMethods(context),
+  ...taskMethods(context),
 });
 /** The methods AgentOSClient gets from methods/ (each documented there). */
 export type FamilyMethods = ReturnType<typeof families>;

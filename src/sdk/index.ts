@@ -2,6 +2,7 @@ export { AgentOSClient, DEFAULT_REQUEST_TIMEOUT_MS, type FamilyMethods } from '.
 export { AgentOSError } from './errors.js';
 export { InProcessTransport } from './inprocess-transport.js';
 export { SocketTransport } from './socket-transport.js';
+export * from './tasks/index.js';
 export type { ClientTransport } from './transport.js';
 export type {
   AgentRef,

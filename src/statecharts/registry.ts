@@ -6,7 +6,9 @@ import type { AnyStateMachine } from 'xstate';
 import { agentMachine } from '../machines/agent.machine.js';
 import { connectionMachine } from '../machines/connection.machine.js';
 import { kernelMachine } from '../machines/kernel.machine.js';
+import { subtaskMachine } from '../machines/subtask.machine.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
+import { taskMachine } from '../machines/task.machine.js';
 import { worldMachine } from '../machines/world.machine.js';
 
 export interface ExportedMachine {
@@ -42,5 +44,15 @@ export const STATECHARTS: readonly ExportedMachine[] = [
     name: 'world',
     description: 'one world: creating, running while its clock and chaos advance, paused, destroyed (never restarted)',
     machine: worldMachine,
+  },
+  {
+    name: 'task',
+    description: 'one task: pending, running once a subtask is delivered, then completed, failed or cancelled',
+    machine: taskMachine,
+  },
+  {
+    name: 'subtask',
+    description: 'one subtask: pending, assigned, running, then completed, failed or cancelled; retries go back to assigned or pending',
+    machine: subtaskMachine,
   },
 ];

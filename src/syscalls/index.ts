@@ -13,6 +13,7 @@ import { getPerms, setPerms } from './permissions.js';
 import { execSyscall } from './process.js';
 import { recordStart, recordStatus, recordStop, replayStart, replayStatus } from './replay.js';
 import { cas, deleteKey, fetch, incr, keys, store } from './state.js';
+import { taskAssign, taskCancel, taskComplete, taskCreate, taskList, taskStatus } from './tasks.js';
 import { llmReport, think } from './think.js';
 import {
   worldCreate,
@@ -82,4 +83,10 @@ export const SYSCALLS: readonly SyscallDefinition[] = [
   worldState,
   worldSnapshot,
   worldRestore,
+  taskCreate,
+  taskAssign,
+  taskStatus,
+  taskComplete,
+  taskList,
+  taskCancel,
 ];

@@ -47,7 +47,12 @@ export const register = defineSyscall({
   name: 'REGISTER',
   request: RegisterRequest,
   handle: (request, session, kernel) => {
-    const record = kernel.agents.register(session.agent.id, request.name);
-    return { success: true as const, agent_id: record.id, name: request.name };
+    const id = session.agent.id;
+    // The name first: a taken name refuses the whole call, before any role is taken.
+    if (request.name !== undefined) kernel.agents.register(id, request.name);
+    if (request.role === undefined) return { success: true as const, agent_id: id, name: request.name ?? null };
+    // A role that is new for this agent may let pending subtasks of that role be dispatched to it.
+    if (kernel.roles.take(id, request.role)) kernel.tasks.roleAvailable(request.role);
+    return { success: true as const, agent_id: id, name: request.name ?? session.agent.name, role: request.role };
   },
 });

@@ -1,8 +1,8 @@
 /**
  * Every event type of protocol.md §7 that has a source in this kernel is emitted there,
  * seen by one ordinary subscriber ("*" plus FILE_CHANGED) that only calls syscalls.
- * The types whose source comes with a later part of the kernel (tasks, worlds, the
- * tunnel) are listed; the test fails when a type is neither produced nor listed.
+ * The types whose source comes with a later part of the kernel (worlds, the tunnel)
+ * are listed; the test fails when a type is neither produced nor listed.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,8 +13,8 @@ import { AgentOSClient } from '../../src/sdk/client.js';
 import { failure, script } from '../agents/support.js';
 import { startTestKernel, type TestKernel } from '../helpers/kernel.js';
 
-/** No source yet: orchestrated tasks, worlds and the relay tunnel are later issues. */
-const NOT_YET_SOURCED: readonly EventType[] = ['TASK_UPDATED', 'WORLD_EVENT', 'TUNNEL_STATE'];
+/** No source yet: worlds and the relay tunnel are later issues. */
+const NOT_YET_SOURCED: readonly EventType[] = ['WORLD_EVENT', 'TUNNEL_STATE'];
 const MAILBOX = 5;
 
 let kernel: TestKernel;
@@ -98,6 +98,9 @@ describe('§7 events at their sources', () => {
     expect((await waitFor('STATE_CHANGED')).data).toMatchObject({ op: 'store', key: 'every-event', scope: 'global' });
     await peer.call('EMIT', { event_type: 'deploy.done', data: { ok: true } });
     expect((await waitFor('CUSTOM')).data).toMatchObject({ custom_type: 'deploy.done', ok: true });
+    // A task created on the kernel's coordination board.
+    const task = (await peer.call('TASK_CREATE', { description: 'every event' })) as { task_id: string };
+    expect((await waitFor('TASK_UPDATED', (e) => e.data.task_id === task.task_id)).data).toMatchObject({ kind: 'created' });
 
     // A denial.
     const minimal = await AgentOSClient.connect({ connection: kernel.connect({ level: 'minimal' }) });

@@ -491,11 +491,11 @@ describe('errors common to every opcode', () => {
     expect((await c.call(Op.HELLO, {})).success).toBe(true);
   });
 
-  it('answers a known but unbuilt opcode (TASK_CREATE, TASK_LIST, TUNNEL_STATUS) with UNSUPPORTED_OPCODE naming it', async () => {
+  it('answers a known but unbuilt opcode (TUNNEL_CONNECT, TUNNEL_DISCONNECT, TUNNEL_STATUS) with UNSUPPORTED_OPCODE naming it', async () => {
     const c = await raw();
     for (const [code, name] of [
-      [Op.TASK_CREATE, 'TASK_CREATE'],
-      [Op.TASK_LIST, 'TASK_LIST'],
+      [Op.TUNNEL_CONNECT, 'TUNNEL_CONNECT'],
+      [Op.TUNNEL_DISCONNECT, 'TUNNEL_DISCONNECT'],
       [Op.TUNNEL_STATUS, 'TUNNEL_STATUS'],
     ] as const) {
       c.send(code, { url: 'http://127.0.0.1/', prompt: 'z', key: 'k', value: 1 });

@@ -221,9 +221,9 @@ describe('WebSocket JSON envelope', () => {
     expect(unknown.id).toBe(1);
     expectFailure(unknown.result, 'UNSUPPORTED_OPCODE');
     expectFailure((await call({ id: 2, op: 0x42, payload: {} })).result, 'UNSUPPORTED_OPCODE');
-    const unbuilt = await call({ id: 3, op: 'TASK_LIST', payload: {} });
-    expect(unbuilt.op).toBe('TASK_LIST');
-    expect(expectFailure(unbuilt.result, 'UNSUPPORTED_OPCODE').error).toContain('TASK_LIST');
+    const unbuilt = await call({ id: 3, op: 'TUNNEL_LIST_REMOTES', payload: {} });
+    expect(unbuilt.op).toBe('TUNNEL_LIST_REMOTES');
+    expect(expectFailure(unbuilt.result, 'UNSUPPORTED_OPCODE').error).toContain('TUNNEL_LIST_REMOTES');
     expect((await call({ id: 4, op: 'NOOP', payload: 1 })).result).toBe(1);
   });
 

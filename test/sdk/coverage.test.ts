@@ -66,6 +66,12 @@ const METHOD: Partial<Record<OpName, keyof AgentOSClient>> = {
   WORLD_STATE: 'worldState',
   WORLD_SNAPSHOT: 'worldSnapshot',
   WORLD_RESTORE: 'worldRestore',
+  TASK_CREATE: 'taskCreate',
+  TASK_ASSIGN: 'taskAssign',
+  TASK_STATUS: 'taskStatus',
+  TASK_COMPLETE: 'taskComplete',
+  TASK_LIST: 'taskList',
+  TASK_CANCEL: 'taskCancel',
 };
 
 /** A transport that is never used: the methods are only looked at. */

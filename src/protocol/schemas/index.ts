@@ -14,5 +14,6 @@ export * from './permissions.js';
 export * from './process.js';
 export * from './replay.js';
 export * from './state.js';
+export * from './tasks.js';
 export * from './think.js';
 export * from './worlds.js';

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { AgentName } from './agents.js';
 import { ok } from './common.js';
+import { Role } from './tasks.js';
 
 /** The JSON size of one message: it sits in a mailbox until RECV takes it. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -72,7 +73,22 @@ export const BroadcastReply = z.object({
   full: z.array(z.number().int()),
 });
 
-export const RegisterRequest = z.object({ name: AgentName });
+/**
+ * A unique `name`, a `role` (many agents per role: the task engine assigns subtasks that
+ * ask for it to them; it ends with the agent), or both; at least one.
+ */
+export const RegisterRequest = z
+  .object({ name: AgentName.optional(), role: Role.optional() })
+  .refine((request) => request.name !== undefined || request.role !== undefined, {
+    message: 'expected "name", "role" or both',
+    path: ['name'],
+  });
 export type RegisterRequest = z.output<typeof RegisterRequest>;
 
-export const RegisterReply = z.object({ ...ok, agent_id: z.number().int(), name: z.string() });
+/** `name` is the agent's name (null when it has none and only took a role); `role` when one was given. */
+export const RegisterReply = z.object({
+  ...ok,
+  agent_id: z.number().int(),
+  name: z.string().nullable(),
+  role: z.string().optional(),
+});

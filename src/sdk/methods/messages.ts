@@ -10,11 +10,12 @@ import {
   type Message,
   type RecvReply,
   type RegisterReply,
+  type RegisterRequest,
   type SendReply,
 } from '../../protocol/schemas/ipc.js';
 import { AgentOSError } from '../errors.js';
 import { LongPoll } from '../long-poll.js';
-import type { AgentRef, MessagesOptions, RecvOptions, Reply, SendOptions } from '../types.js';
+import type { AgentRef, MessagesOptions, RecvOptions, Reply, Request, SendOptions } from '../types.js';
 import { type Context, DEFAULT_ITERATOR_WAIT_MS, iteratorSignal } from './context.js';
 
 /** `request`'s timeout when none is given. */
@@ -79,9 +80,12 @@ export function messageMethods(context: Context) {
       return call(Op.BROADCAST, { message, include_self: options.includeSelf ?? false });
     },
 
-    /** REGISTER a unique name for this agent (CONFLICT when another live agent holds it). */
-    register(name: string): Promise<Reply<typeof RegisterReply>> {
-      return call(Op.REGISTER, { name });
+    /**
+     * REGISTER a unique name for this agent (CONFLICT when another live agent holds it), or
+     * `{ name?, role? }`: a role (many agents per role) makes it a taker of subtasks asking for it.
+     */
+    register(name: string | Request<typeof RegisterRequest>): Promise<Reply<typeof RegisterReply>> {
+      return call(Op.REGISTER, typeof name === 'string' ? { name } : name);
     },
 
     /**
