@@ -252,7 +252,7 @@ describe('agentos call', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('NOT_FOUND');
     expect(result.stderr).toContain(missing);
-    const json = await run(['call', 'TASK_LIST', '{}', '--socket', socket, '--json']);
+    const json = await run(['call', 'TUNNEL_STATUS', '{}', '--socket', socket, '--json']);
     expect(json.code).toBe(1);
     expect(json.stderr).toContain('UNSUPPORTED_OPCODE');
     expect(JSON.parse(json.stdout)).toMatchObject({ success: false, code: 'UNSUPPORTED_OPCODE' });

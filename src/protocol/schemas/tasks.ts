@@ -8,8 +8,12 @@ import { z } from 'zod';
 import { AgentName } from './agents.js';
 import { nonEmpty, ok } from './common.js';
 
-/** A result or input is JSON; this bounds its size (as serialized) so one task cannot fill the database. */
-export const MAX_TASK_JSON_BYTES = 1024 * 1024;
+/**
+ * A result or input is JSON; this bounds its size (as serialized) so one task cannot fill
+ * the database. Half the default frame limit (1 MiB), so an oversized result is answered
+ * with an INVALID_REQUEST naming it rather than a BAD_FRAME that closes the connection.
+ */
+export const MAX_TASK_JSON_BYTES = 512 * 1024;
 export const MAX_SUBTASKS = 1000;
 export const MAX_TASK_WAIT_MS = 60_000;
 export const MAX_TASK_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
