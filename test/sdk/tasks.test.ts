@@ -218,7 +218,9 @@ describe('worker', () => {
     const created = await t.create({ description: 'too big', subtasks: [{ key: 'huge', role: 'big' }] });
     const error = (await t.waitFor(created.task_id, { timeoutMs: 10_000 }).catch((caught: unknown) => caught)) as TaskEndedError;
     expect(error).toBeInstanceOf(TaskEndedError);
-    expect(error.task.subtasks[0]?.error).toContain(`the result was refused: invalid TASK_COMPLETE request: field "result": expected at most ${MAX_TASK_JSON_BYTES} bytes of JSON`);
+    expect(error.task.subtasks[0]?.error).toContain(
+      `the result was refused: invalid TASK_COMPLETE request: field "result": expected at most ${MAX_TASK_JSON_BYTES} bytes of JSON`,
+    );
   });
 
   it('refuses a bad concurrency', async () => {
