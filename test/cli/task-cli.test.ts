@@ -4,56 +4,22 @@
  * reason, an unknown id, and `show --watch` following a task that completes while watched
  * (not a terminal, so every version is printed after the last).
  */
-import { spawn } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAdminToken } from '../../src/kernel/admin-token.js';
 import { AgentOSClient } from '../../src/sdk/client.js';
 import { tasks } from '../../src/sdk/tasks/index.js';
 import { until } from '../agents/support.js';
 import { startTestKernel, type TestKernel } from '../helpers/kernel.js';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
-const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
+import { type CliRun, runCli } from './run-cli.js';
 
 let kernel: TestKernel;
 let admin: AgentOSClient;
 let doer: AgentOSClient;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `agentos task ...args` from the sources; `onStdout` sees the output so far as it grows. */
-function agentos(args: string[], onStdout?: (text: string) => void): Promise<Run> {
-  const argv = JSON.stringify(['node', 'agentos', 'task', ...args, '--socket', kernel.socketPath, '--data-dir', kernel.options.dataDir]);
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.AGENTOS_SOCKET;
-  delete env.AGENTOS_AGENT_TOKEN;
-  delete env.AGENTOS_DATA_DIR;
-  const child = spawn(process.execPath, ['--import', TSX, '-e', `import(${JSON.stringify(MAIN)}).then((m) => m.main(${argv}))`], {
-    cwd: ROOT,
-    env,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-    onStdout?.(stdout);
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((done) => {
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
+/** `agentos task ...args` against the test kernel; `onStdout` sees the output so far as it grows. */
+function agentos(args: string[], onStdout?: (text: string) => void): Promise<CliRun> {
+  return runCli(['task', ...args, '--socket', kernel.socketPath, '--data-dir', kernel.options.dataDir], {
+    ...(onStdout ? { onStdout } : {}),
   });
 }
 

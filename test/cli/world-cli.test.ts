@@ -4,60 +4,19 @@
  * state, event, snapshot/restore, destroy; `world run` with real process agents; and the
  * bad input a person types.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAdminToken } from '../../src/kernel/admin-token.js';
 import { AgentOSClient } from '../../src/sdk/client.js';
 import { startTestKernel, type TestKernel } from '../helpers/kernel.js';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
-const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
+import { runCli } from './run-cli.js';
 
 let kernel: TestKernel;
 let client: AgentOSClient;
 let dir: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `agentos ...args` from the sources in `cwd`, with no socket, token or data dir from outside. */
-function agentos(
-  args: string[],
-  options: { cwd?: string; timeoutMs?: number; onStderr?: (text: string, child: ChildProcess) => void } = {},
-): Promise<Run> {
-  const argv = JSON.stringify(['node', 'agentos', ...args]);
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.AGENTOS_SOCKET;
-  delete env.AGENTOS_AGENT_TOKEN;
-  delete env.AGENTOS_DATA_DIR;
-  const child = spawn(process.execPath, ['--import', TSX, '-e', `import(${JSON.stringify(MAIN)}).then((m) => m.main(${argv}))`], {
-    cwd: options.cwd ?? ROOT,
-    env,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    options.onStderr?.(stderr, child);
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
-  return new Promise((done) => {
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
-}
+const agentos = runCli;
 
 function target(): string[] {
   return ['--socket', kernel.socketPath, '--data-dir', kernel.options.dataDir];

@@ -3,15 +3,11 @@
  * agent in the chaos-sre world, through `agentos world run`. The score must be earned:
  * crashes fire and are recovered, requests are timed, and the SRE agent restarts the service.
  */
-import { spawn } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestKernel, type TestKernel } from '../helpers/kernel.js';
+import { type CliRun, ROOT, runCli } from './run-cli.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
-const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
 const EXAMPLE = join(ROOT, 'examples', 'chaos-sre');
 
 let kernel: TestKernel;
@@ -24,31 +20,8 @@ afterAll(async () => {
   await kernel?.cleanup();
 });
 
-function agentos(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const argv = JSON.stringify(['node', 'agentos', ...args]);
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.AGENTOS_SOCKET;
-  delete env.AGENTOS_AGENT_TOKEN;
-  delete env.AGENTOS_DATA_DIR;
-  const child = spawn(process.execPath, ['--import', TSX, '-e', `import(${JSON.stringify(MAIN)}).then((m) => m.main(${argv}))`], {
-    cwd: ROOT,
-    env,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  return new Promise((done) => {
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
+function agentos(args: string[]): Promise<CliRun> {
+  return runCli(args, { timeoutMs: 120_000 });
 }
 
 interface Report {
