@@ -65,6 +65,8 @@ export interface TaskEngineDeps {
   changed(task: TaskView, change: TaskChange): void;
   /** The lifecycle actor of each live task is parented to this (the kernel's `tasks` supervisor). */
   supervisor?(): AnyActorRef | undefined;
+  /** Unfinished tasks at once (default MAX_LIVE_TASKS). */
+  maxLiveTasks?: number;
 }
 
 export type TaskChangeKind = 'created' | 'assigned' | 'running' | 'completed' | 'failed' | 'retrying' | 'cancelled' | 'timed_out';
@@ -79,6 +81,12 @@ export interface TaskChange {
   status: TaskStatus;
   subtask_status?: SubtaskStatus;
 }
+
+/**
+ * Unfinished tasks at once: each is held in memory with its subtasks (at most 1,000) and
+ * an actor, so this bounds the engine's memory; beyond: QUOTA_EXCEEDED.
+ */
+export const MAX_LIVE_TASKS = 10_000;
 
 /** Long-pollers one task may have at once (TASK_STATUS wait_ms); beyond: QUOTA_EXCEEDED. */
 export const MAX_WAITERS_PER_TASK = 1000;
@@ -172,6 +180,13 @@ export class TaskEngine {
       throw new KernelError('INVALID_REQUEST', 'subtasks: expected at least one subtask (omit "subtasks" for a single piece of work)', {
         field: 'subtasks',
       });
+    }
+    const most = this.#deps.maxLiveTasks ?? MAX_LIVE_TASKS;
+    if (this.#live.size >= most) {
+      throw new KernelError(
+        'QUOTA_EXCEEDED',
+        `TASK_CREATE: ${most} tasks are unfinished already; complete or cancel some (TASK_LIST status "running" or "pending")`,
+      );
     }
     const specs = request.subtasks ?? [{ key: 'main', description: request.description, depends_on: [] }];
     checkDag(specs);

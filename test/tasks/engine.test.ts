@@ -256,6 +256,20 @@ describe('TASK_LIST and waitForChange', () => {
   });
 });
 
+describe('bounds', () => {
+  it('refuses a task beyond the unfinished-task limit, and takes one again once a task ends', async () => {
+    await h.cleanup();
+    h = harness({ maxLiveTasks: 3 });
+    for (let i = 0; i < 3; i++) await h.engine.create(req({ description: `t${i}` }), ORCH);
+    const refused = await rejection(() => h.engine.create(req({ description: 'one too many' }), ORCH));
+    expect(refused.code).toBe('QUOTA_EXCEEDED');
+    expect(refused.message).toContain('3 tasks are unfinished');
+    expect(h.engine.list({ limit: 10 }).map((t) => t.task_id)).toEqual(['task-3', 'task-2', 'task-1']);
+    await h.engine.cancel('task-1', undefined, ORCH);
+    expect((await h.engine.create(req({ description: 'room again' }), ORCH)).task_id).toBe('task-4');
+  });
+});
+
 describe('throughput', () => {
   it('creates and completes 5,000 one-subtask tasks well under a second', async () => {
     const started = performance.now();

@@ -68,7 +68,14 @@ export function caller(agent_id: number, options: Partial<TaskCaller> = {}): Tas
 
 export const ADMIN: TaskCaller = { agent_id: 1, name: 'admin', lineage: [1], admin: true };
 
-export function harness(options: { agents?: FakeAgents; time?: ManualTime; supervisor?: () => AnyActorRef | undefined } = {}): Harness {
+export interface HarnessOptions {
+  agents?: FakeAgents;
+  time?: ManualTime;
+  supervisor?: () => AnyActorRef | undefined;
+  maxLiveTasks?: number;
+}
+
+export function harness(options: HarnessOptions = {}): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'agentos-tasks-'));
   const path = join(dir, 'tasks.db');
   const agents = options.agents ?? new FakeAgents();
@@ -89,6 +96,7 @@ export function harness(options: { agents?: FakeAgents; time?: ManualTime; super
       findAgent: (ref) => agents.find(ref),
       changed: (_task, change) => changes.push(change),
       ...(options.supervisor ? { supervisor: options.supervisor } : {}),
+      ...(options.maxLiveTasks ? { maxLiveTasks: options.maxLiveTasks } : {}),
     });
   const h: Harness = {
     engine: open(),
