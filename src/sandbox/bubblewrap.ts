@@ -6,7 +6,7 @@
  * deliberate: an argv is world-readable in /proc/<pid>/cmdline, an environment is not,
  * and agents get API keys through their environment.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { NOT_INSTALLED_MESSAGE, unusableMessage } from './errors.js';
 import { findExecutable, probe } from './probe.js';
@@ -226,16 +226,31 @@ async function lookUp(name: string): Promise<BubblewrapLookup> {
 }
 
 /**
- * The pid to send a graceful signal to. bwrap does not forward signals: SIGTERM to it
- * ends the agent with SIGKILL (through --die-with-parent), so a stop with a grace period
- * signals the agent itself, bwrap's grandchild (bwrap → its pid-namespace init → agent).
- * Falls back to `pid` while the chain is not there (yet, or any more).
+ * The process group a signal for a sandboxed agent goes to (as `-group`). bwrap does not
+ * forward signals, and its `--new-session` puts the agent in a session led by bwrap's
+ * pid-namespace init (bwrap → init → agent): signalling that group reaches the agent and
+ * whatever it started, while init itself ignores SIGTERM (a namespace's init only takes
+ * the signals it handles; SIGSTOP and SIGKILL still stop or end it). bwrap builds that
+ * chain after it starts, so this waits for it, at most `waitMs`; then, or once bwrap is
+ * gone, it falls back to `pid` (bwrap's own group, which PAUSE would not reach through).
  */
-export async function sandboxedAgentPid(pid: number): Promise<number> {
-  const [init] = await childrenOf(pid);
-  if (init === undefined) return pid;
-  const [agent] = await childrenOf(init);
-  return agent ?? pid;
+export async function sandboxedSignalGroup(pid: number, waitMs = 5000): Promise<number> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const [init] = await childrenOf(pid);
+    if (init !== undefined && (await childrenOf(init)).length > 0) return init;
+    if (Date.now() >= deadline || !(await exists(`/proc/${pid}`))) return pid;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function childrenOf(pid: number): Promise<number[]> {

@@ -20,7 +20,7 @@ import {
   type SandboxSpec,
   SECRET_FILES,
   SYSTEM_DIRS,
-  sandboxedAgentPid,
+  sandboxedSignalGroup,
 } from './bubblewrap.js';
 import type { CgroupSupport } from './cgroup-detect.js';
 import { type AgentCgroup, type CgroupRemoval, createAgentCgroup, joinCgroupsArgv } from './cgroups.js';
@@ -30,7 +30,7 @@ import { Limits, requestedLimits } from './limits.js';
 import { masksFor, writableBinds } from './mounts.js';
 import { findPrlimit, rlimitPlan } from './rlimits.js';
 
-export { type Bubblewrap, type BubblewrapLookup, bubblewrapArgv, findBubblewrap, sandboxedAgentPid } from './bubblewrap.js';
+export { type Bubblewrap, type BubblewrapLookup, bubblewrapArgv, findBubblewrap, sandboxedSignalGroup } from './bubblewrap.js';
 export { type CgroupSupport, detectCgroups } from './cgroup-detect.js';
 export { type AgentCgroup, type CgroupRemoval, createAgentCgroup } from './cgroups.js';
 export { SandboxUnavailableError } from './errors.js';
@@ -90,7 +90,10 @@ export interface PreparedLaunch {
   isolation: IsolationReport;
   /** Move the spawned process into the agent's cgroups (the launch already joins them itself; this is the belt to those braces). */
   attach(pid: number): Promise<void>;
-  /** The pid a graceful signal (SIGTERM) must go to: inside bwrap that is the agent, not bwrap. */
+  /**
+   * The process group signals for the agent go to (`kill(-group)`): the spawned process's
+   * own, or inside bwrap the session the agent runs in, not bwrap's.
+   */
   signalTarget(pid: number): Promise<number>;
   /** Remove the agent's cgroups once its processes are gone; rejects with a sentence naming the pids still inside. */
   release(): Promise<void>;
@@ -183,7 +186,7 @@ export async function prepareIsolation(request: IsolationRequest, host: Isolatio
       not_applied: notApplied,
     },
     attach: async (pid) => cgroup?.addPid(pid),
-    signalTarget: async (pid) => (sandboxed ? sandboxedAgentPid(pid) : pid),
+    signalTarget: async (pid) => (sandboxed ? sandboxedSignalGroup(pid) : pid),
     release: async () => {
       const status = await releaseStatus();
       if (!status.removed) throw new Error(`agent ${request.agentName}: ${status.message}`);

@@ -158,6 +158,24 @@ export function readTextWhenThere(path: string, timeoutMs = 10_000): Promise<str
   );
 }
 
+/** The deepest process under `pid` (a sandboxed agent's program, below bwrap and its init), or `pid` itself. */
+export function agentProcess(pid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  let current = pid;
+  for (let next = children.get(current)?.[0]; next !== undefined; next = children.get(current)?.[0]) current = next;
+  return current;
+}
+
 /** State letter of a process from /proc/PID/stat (R, S, T, Z...), or undefined when it is gone. */
 export function procState(pid: number): string | undefined {
   try {

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentOSClient } from '../../src/sdk/client.js';
-import { adminToken, connect, EventLog, procState, script, spawnAgent, startAgentsKernel, until } from '../agents/support.js';
+import { adminToken, agentProcess, connect, EventLog, procState, script, spawnAgent, startAgentsKernel, until } from '../agents/support.js';
 import type { TestKernel } from '../helpers/kernel.js';
 
 const MIB = 1024 * 1024;
@@ -82,11 +82,13 @@ describe('enforcement with the default policies (memory: kill, cpu: throttle)', 
 
     // A paused agent is not continued by its throttle.
     await admin.call('PAUSE', { id });
+    // The spinner itself, not bwrap around it (a sandboxed agent: bwrap only waits).
+    const spinner = agentProcess(spawned.pid);
     // SIGSTOP is queued, not instant: the process stops when it is next scheduled.
-    await until(() => procState(spawned.pid) === 'T', 'the paused spinner to stop', 20_000);
+    await until(() => procState(spinner) === 'T', 'the paused spinner to stop', 20_000);
     await kernel.metrics.processes.tick();
     await kernel.metrics.processes.tick();
-    expect(procState(spawned.pid)).toBe('T');
+    expect(procState(spinner)).toBe('T');
     expect(
       kernel
         .agents()

@@ -230,7 +230,7 @@ describe.runIf(bwrap.ok)('bubblewrap sandbox (needs bwrap; .ci/run installs it)'
     expect(Number(count)).toBeLessThan(10);
   });
 
-  it('signalTarget reaches the agent itself, so SIGTERM is handled gracefully', async () => {
+  it("signalTarget is the agent's process group inside bwrap, so SIGTERM to it is handled gracefully", async () => {
     const prepared = await prepareIsolation(
       request({
         ...node(
@@ -246,7 +246,7 @@ describe.runIf(bwrap.ok)('bubblewrap sandbox (needs bwrap; .ci/run installs it)'
           if (target === pid) return;
           clearInterval(poll);
           // Give node a moment to install its handler after the target exists.
-          setTimeout(() => process.kill(target, 'SIGTERM'), 300);
+          setTimeout(() => process.kill(-target, 'SIGTERM'), 300);
         }, 20);
       },
     });
