@@ -14,7 +14,7 @@ import { failure, script } from '../agents/support.js';
 import { startTestKernel, type TestKernel } from '../helpers/kernel.js';
 
 /** No source yet: worlds and the relay tunnel are later issues. */
-const NOT_YET_SOURCED: readonly EventType[] = ['WORLD_EVENT', 'TUNNEL_STATE'];
+const NOT_YET_SOURCED: readonly EventType[] = ['TUNNEL_STATE'];
 const MAILBOX = 5;
 
 let kernel: TestKernel;
@@ -101,6 +101,13 @@ describe('§7 events at their sources', () => {
     // A task created on the kernel's coordination board.
     const task = (await peer.call('TASK_CREATE', { description: 'every event' })) as { task_id: string };
     expect((await waitFor('TASK_UPDATED', (e) => e.data.task_id === task.task_id)).data).toMatchObject({ kind: 'created' });
+    // A chaos event injected into a world.
+    const world = (await peer.call('WORLD_CREATE', { config: { name: 'every-event' } })) as { world_id: string };
+    await peer.call('WORLD_EVENT', { world_id: world.world_id, type: 'latency_spike', params: { value: 5 } });
+    expect((await waitFor('WORLD_EVENT', (e) => e.data.world_id === world.world_id)).data).toMatchObject({
+      kind: 'fired',
+      type: 'latency_spike',
+    });
 
     // A denial.
     const minimal = await AgentOSClient.connect({ connection: kernel.connect({ level: 'minimal' }) });
