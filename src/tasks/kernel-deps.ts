@@ -5,13 +5,13 @@
  * none of these parts; this is the only place that joins them.
  */
 import type { AnyActorRef } from 'xstate';
+import { lineageOf } from '../agents/lineage.js';
 import type { AgentRecord, AgentRegistry } from '../agents/registry.js';
 import { canReceive, KERNEL_SENDER, type Mailboxes } from '../ipc/mailboxes.js';
 import type { EventBus } from '../kernel/events.js';
 import type { Logger } from '../kernel/logger.js';
 import { KernelError } from '../protocol/errors.js';
 import type { TaskView } from '../protocol/schemas/tasks.js';
-import { ownerFor } from '../worlds/control.js';
 import type { TaskCaller, TaskChange, TaskEngine, TaskEngineDeps } from './engine.js';
 import type { RoleRegistry } from './roles.js';
 import type { TaskStore } from './store.js';
@@ -74,8 +74,7 @@ export function taskEngineDeps(parts: TaskKernelParts): TaskEngineDeps {
 
 /** The engine's view of a caller: its id, name, lineage (itself and its spawners) and admin flag. */
 export function taskCaller(agent: AgentRecord, registry: Pick<AgentRegistry, 'get'>): TaskCaller {
-  const { agent_id, name, lineage } = ownerFor(agent, registry);
-  return { agent_id, name, lineage, admin: agent.admin };
+  return { agent_id: agent.id, name: agent.name, lineage: lineageOf(agent, registry), admin: agent.admin };
 }
 
 /**

@@ -8,6 +8,7 @@
  * it on its own (that would be an escape from the test it is in). It may read its world's
  * state.
  */
+import { lineageOf } from '../agents/lineage.js';
 import type { AgentRecord, AgentRegistry } from '../agents/registry.js';
 import { KernelError } from '../protocol/errors.js';
 import type { World } from './world.js';
@@ -21,13 +22,7 @@ export interface WorldOwner {
 
 /** The owner record for a world `caller` creates now. */
 export function ownerFor(caller: AgentRecord, agents: Pick<AgentRegistry, 'get'>): WorldOwner {
-  const lineage = [caller.id];
-  // Bounded by the supervision tree's depth; the guard only stops a corrupt parent cycle.
-  for (let parent = caller.parentId; parent !== null && lineage.length < 1024; ) {
-    lineage.push(parent);
-    parent = agents.get(parent)?.parentId ?? null;
-  }
-  return { agent_id: caller.id, name: caller.name, lineage };
+  return { agent_id: caller.id, name: caller.name, lineage: lineageOf(caller, agents) };
 }
 
 export function controls(caller: AgentRecord, owner: WorldOwner | undefined): boolean {
