@@ -18,7 +18,8 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Agent, fetch } from 'undici';
-import { call, connect, encodeFrameBuffer, jsonFrame, need, OP_HELLO, parseArgs, ReplyReader, report } from './lib/agnt.js';
+import { call, connect, encodeFrameBuffer, jsonFrame, need, OP_HELLO, parseArgs, report } from './lib/agnt.js';
+import { sequential } from './lib/sequential.js';
 import { type LatencySummary, round, Samples } from './lib/stats.js';
 
 const OP_SET_PERMS = 0x41;
@@ -44,33 +45,8 @@ async function direct(calls: number): Promise<LatencySummary> {
   return samples.summary();
 }
 
-function throughKernel(socket: Socket, calls: number): Promise<LatencySummary> {
-  const frame = encodeFrameBuffer(0, OP_HTTP, JSON.stringify({ url }));
-  return new Promise((resolve, reject) => {
-    const samples = new Samples(calls);
-    let done = 0;
-    let sentAt = 0;
-    const reader = new ReplyReader((_opcode, payload) => {
-      samples.add(performance.now() - sentAt);
-      // `{"success":true,"status_code":200`: byte 11 is the `t` of true.
-      if (payload?.[11] !== 0x74) {
-        socket.off('data', onData);
-        reject(new Error(`HTTP failed: ${payload?.subarray(0, 300).toString()}`));
-        return;
-      }
-      if (++done === calls) {
-        socket.off('data', onData);
-        resolve(samples.summary());
-        return;
-      }
-      sentAt = performance.now();
-      socket.write(frame);
-    }, true);
-    const onData = (chunk: Buffer) => reader.push(chunk);
-    socket.on('data', onData);
-    sentAt = performance.now();
-    socket.write(frame);
-  });
+async function throughKernel(socket: Socket, calls: number): Promise<LatencySummary> {
+  return (await sequential(socket, encodeFrameBuffer(0, OP_HTTP, JSON.stringify({ url })), calls)).latency;
 }
 
 const dispatcher = new Agent({ connections: 1 });

@@ -18,17 +18,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect, jsonFrame, need, OP_HELLO, parseArgs, report } from './lib/agnt.js';
-import {
-  OP_READ,
-  OP_WORLD_CREATE,
-  OP_WORLD_DESTROY,
-  OP_WORLD_JOIN,
-  OP_WORLD_LEAVE,
-  OP_WRITE,
-  request,
-  type SeriesResult,
-  sequential,
-} from './world-common.js';
+import { type SeriesResult, sequential } from './lib/sequential.js';
+import { OP_READ, OP_WORLD_CREATE, OP_WORLD_DESTROY, OP_WORLD_JOIN, OP_WORLD_LEAVE, OP_WRITE, request } from './world-common.js';
 
 const args = parseArgs(process.argv.slice(2));
 const socketPath = need(args, 'socket');
