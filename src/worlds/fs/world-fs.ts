@@ -26,6 +26,7 @@
 import { constants, copyFile, open, readdir, realpath, stat as statHost, writeFile as writeHost } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { KernelError } from '../../protocol/errors.js';
+import { formatPath } from '../definition/parse.js';
 import { WorldRandom } from '../random.js';
 import { FsEffects, type MountConfig, WorldFsConfig, type WorldFsConfigInput } from './config.js';
 import * as errors from './errors.js';
@@ -135,10 +136,7 @@ export class WorldFs {
     const parsed = WorldFsConfig.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      const field = issue.path
-        .map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`))
-        .join('')
-        .replace(/^\./, '');
+      const field = formatPath(issue.path);
       throw new KernelError('INVALID_REQUEST', `${field}: ${issue.message}`, { field });
     }
     const config = parsed.data;
@@ -309,10 +307,7 @@ export class WorldFs {
       const parsed = LayerSnapshot.safeParse(snapshot);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
-        const field = issue.path
-          .map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`))
-          .join('')
-          .replace(/^\./, '');
+        const field = formatPath(issue.path);
         throw new KernelError('INVALID_REQUEST', `layer snapshot: ${field}: ${issue.message}`, { field });
       }
       const data = parsed.data;
