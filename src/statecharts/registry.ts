@@ -9,6 +9,7 @@ import { kernelMachine } from '../machines/kernel.machine.js';
 import { subtaskMachine } from '../machines/subtask.machine.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
 import { taskMachine } from '../machines/task.machine.js';
+import { tunnelMachine } from '../machines/tunnel.machine.js';
 import { worldMachine } from '../machines/world.machine.js';
 
 export interface ExportedMachine {
@@ -54,5 +55,10 @@ export const STATECHARTS: readonly ExportedMachine[] = [
     name: 'subtask',
     description: 'one subtask: pending, assigned, running, then completed, failed or cancelled; retries go back to assigned or pending',
     machine: subtaskMachine,
+  },
+  {
+    name: 'tunnel',
+    description: 'the outbound tunnel to a relay: connecting, authenticating, connected, backing off between retries, stopped',
+    machine: tunnelMachine,
   },
 ];

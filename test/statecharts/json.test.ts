@@ -20,9 +20,9 @@ function stateAt(chart: StateJson, path: string): StateJson {
 }
 
 describe('the registry', () => {
-  it('lists the kernel, connection, agent, supervisor, world, task and subtask machines under unique names', () => {
+  it('lists the kernel, connection, agent, supervisor, world, task, subtask and tunnel machines under unique names', () => {
     const names = STATECHARTS.map((machine) => machine.name);
-    expect(names).toEqual(expect.arrayContaining(['kernel', 'connection', 'agent', 'supervisor', 'world', 'task', 'subtask']));
+    expect(names).toEqual(expect.arrayContaining(['kernel', 'connection', 'agent', 'supervisor', 'world', 'task', 'subtask', 'tunnel']));
     expect(new Set(names).size).toBe(names.length);
     for (const machine of STATECHARTS) expect(machine.description.length).toBeGreaterThan(0);
   });
