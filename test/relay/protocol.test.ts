@@ -29,8 +29,14 @@ const EXAMPLES: { [D in Direction]: MessageOf<D>[] } = {
     { type: 'auth_error', code: 'AUTH_FAILED', error: 'unknown token for machine "laptop-1"' },
     { type: 'call', id: 17, session: 3, op: 'READ', payload: { path: '/tmp/x' } },
     { type: 'call', id: 18, session: 3, op: 0x00 },
-    { type: 'session_open', session: 3, token_id: 'tok_7', ceiling: ['read', 'think'], name: 'cloud-planner' },
-    { type: 'session_open', session: 4, token_id: 'tok_8', ceiling: [] },
+    {
+      type: 'session_open',
+      session: 3,
+      token_id: 'tok_7',
+      ceiling: { can_read: true, can_think: true, can_write: false },
+      name: 'cloud-planner',
+    },
+    { type: 'session_open', session: 4, token_id: 'tok_8', ceiling: null },
     { type: 'session_close', session: 3, reason: 'token_revoked' },
     {
       type: 'deploy',
@@ -40,7 +46,8 @@ const EXAMPLES: { [D in Direction]: MessageOf<D>[] } = {
       args: ['--fast'],
       interpreter: 'python3',
       env: { A: '1' },
-      ceiling: ['network'],
+      filename: 'crawler.py',
+      ceiling: { can_network: true, allowed_domains: ['example.com'] },
     },
     { type: 'deploy', request_id: 11, name: 'tiny', script: 'echo hi' },
     { type: 'stop', request_id: 10, name: 'crawler' },
@@ -61,7 +68,7 @@ const EXAMPLES: { [D in Direction]: MessageOf<D>[] } = {
       type: 'auth_ok',
       machine_id: 'laptop-1',
       session: 3,
-      ceiling: ['read'],
+      ceiling: { can_read: true },
       heartbeat_interval_ms: 15_000,
       heartbeat_timeout_ms: 45_000,
       max_message_bytes: 1_048_576,
@@ -193,8 +200,22 @@ describe('relay protocol: refusals', () => {
     expectBad(JSON.stringify({ type: 'reply', id: 1, result: {} }), 'kernel_to_relay', 'result.success');
     expectBad(JSON.stringify({ type: 'ping', ts: 'now' }), 'agent_to_relay', 'ts');
     expectBad(JSON.stringify({ type: 'session_close', session: 1, reason: 'bored' }), 'kernel_to_relay', 'reason');
-    expectBad(JSON.stringify({ type: 'session_open', session: 1, token_id: 't', ceiling: ['root'] }), 'relay_to_kernel', 'ceiling[0]');
-    expectBad(JSON.stringify({ type: 'session_open', session: 1, token_id: 't', ceiling: ['read', 'read'] }), 'relay_to_kernel', 'ceiling');
+    expectBad(
+      JSON.stringify({ type: 'session_open', session: 1, token_id: 't', ceiling: { can_root: true } }),
+      'relay_to_kernel',
+      'ceiling',
+    );
+    expectBad(
+      JSON.stringify({ type: 'session_open', session: 1, token_id: 't', ceiling: { can_read: 'yes' } }),
+      'relay_to_kernel',
+      'ceiling.can_read',
+    );
+    expectBad(JSON.stringify({ type: 'session_open', session: 1, token_id: 't' }), 'relay_to_kernel', 'ceiling');
+    expectBad(
+      JSON.stringify({ type: 'deploy', request_id: 1, name: 'a', script: 'x', filename: '../x.py' }),
+      'relay_to_kernel',
+      'filename',
+    );
     expectBad(JSON.stringify({ type: 'deploy_result', request_id: 1, ok: true }), 'kernel_to_relay', 'name');
     expectBad(JSON.stringify({ type: 'deploy_result', request_id: 1, ok: 'yes' }), 'kernel_to_relay', 'ok');
     expectBad(JSON.stringify({ type: 'deploy', request_id: 1, name: 'a', script: '' }), 'relay_to_kernel', 'script');

@@ -5,7 +5,9 @@
  * Every object is strict: an unknown key is refused, so a typo fails loudly.
  */
 import { z } from 'zod';
-import { PERMISSIONS } from '../../protocol/opcodes.js';
+import { Ceiling } from '../tokens/schema.js';
+
+export { Ceiling };
 
 // ---------------------------------------------------------------------------------------
 // Codes
@@ -93,12 +95,6 @@ export const Op = z.union([z.string().min(1).max(64), z.number().int().min(0).ma
   error: 'expected op as an opcode name or a number 0-255',
 });
 
-/** The most an agent token lets a remote agent hold on the kernel. */
-export const Ceiling = z
-  .array(z.enum(PERMISSIONS, { error: `expected a permission: ${PERMISSIONS.join(', ')}` }))
-  .max(PERMISSIONS.length)
-  .refine((list) => new Set(list).size === list.length, 'expected each permission once');
-
 export const AgentName = z
   .string({ error: 'expected name as a string' })
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected a name of 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
@@ -145,7 +141,8 @@ export const AgentAuthOk = z.strictObject({
   type: z.literal('auth_ok'),
   machine_id: MachineId,
   session: SessionId,
-  ceiling: Ceiling,
+  /** The most the token lets the agent hold on the kernel; null: the kernel's remote level alone. */
+  ceiling: Ceiling.nullable(),
   ...LinkTerms,
 });
 
@@ -186,7 +183,8 @@ export const SessionOpen = z.strictObject({
   type: z.literal('session_open'),
   session: SessionId,
   token_id: z.string({ error: 'expected token_id as a string' }).min(1).max(128),
-  ceiling: Ceiling,
+  /** Permission fields the token caps (a partial permission object); null: no cap beyond the kernel's. */
+  ceiling: Ceiling.nullable(),
   name: AgentName.optional(),
 });
 
@@ -202,6 +200,11 @@ export const Deploy = z.strictObject({
   name: AgentName,
   /** The script's content, not a path: the relay's disk means nothing to the kernel. */
   script: z.string({ error: 'expected script as a string (its content)' }).min(1, 'expected a non-empty script'),
+  /** The script's file name (its extension picks the interpreter, as for SPAWN): a plain name, no directory. */
+  filename: z
+    .string({ error: 'expected filename as a string' })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected filename as a plain file name (letters, digits, ".", "_", "-")')
+    .optional(),
   args: z.array(z.string().max(65_536)).max(1024, 'expected at most 1024 arguments').optional(),
   interpreter: z.string().min(1).max(256).optional(),
   env: z.record(z.string().regex(/^[^=\0]+$/, 'expected an environment variable name without "=" or NUL'), z.string()).optional(),
