@@ -10,7 +10,7 @@
  *   storm.stop                    SIGKILL the subtree; answers the restarts it made
  *
  * Usage: node --import tsx bench/kernel-host.ts --socket PATH --data-dir DIR [--state-durability process|power]
- *        [--permission-checks off]
+ *        [--permission-checks off] [--relay URL --machine-id ID --machine-token TOKEN (the tunnel, at start)]
  * Prints `kernel ready socket=PATH` once the socket accepts connections.
  */
 import { performance } from 'node:perf_hooks';
@@ -28,6 +28,7 @@ const kernel = await startKernel({
   ...(args['state-durability'] ? { stateDurability: args['state-durability'] as 'process' | 'power' } : {}),
   // Only to measure what the checks cost (the perms section): every agent is unrestricted then.
   ...(args['permission-checks'] === 'off' ? { permissionChecks: false } : {}),
+  ...(args.relay ? { tunnel: { relayUrl: args.relay, machineId: need(args, 'machine-id'), token: need(args, 'machine-token') } } : {}),
 });
 process.stdout.write(`kernel ready socket=${kernel.socketPath} http=${kernel.httpUrl ?? 'off'}\n`);
 

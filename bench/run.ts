@@ -22,7 +22,8 @@
  * flight per sender), --py-senders N (2), --py-receivers N (2), --wake-samples N (2000),
  * --state-calls N (5000 per sequential STORE/FETCH series), --only a,b (only these
  * sections: startup, memory, latency, throughput, exec, spawn, restart, actors, storm,
- * ipc, state, http, perms, world, tasks), --http-calls N (2000 sequential GETs per side and round),
+ * ipc, state, http, perms, world, tasks, relay), --relay-samples N (2000 NOOPs per side), --relay-agents N (64),
+ * --relay-window N (16 in flight per agent), --relay-reconnects N (5 relay restarts), --http-calls N (2000 sequential GETs per side and round),
  * --world-calls N (3000 READs or WRITEs per world series; see world-section.ts), --task-subtasks N (10000
  * subtasks per tasks series), --task-samples N (2000 subtask round trips; see tasks-load.ts), --markdown (also print the table as Markdown),
  * --cpu-prof (profile the kernel host; the directory is printed).
@@ -40,6 +41,7 @@ import type { EldReading, MemReading } from './lib/eld-channel.js';
 import { BENCH_DIR, ROOT_DIR, rssMb, runClient, Server, sleep, spawnTs, waitForLine } from './lib/proc.js';
 import type { LatencySummary } from './lib/stats.js';
 import { formatMarkdown, formatTable, type Row, row } from './lib/table.js';
+import { type RelaySectionResult, relayRows, runRelaySection } from './relay-section.js';
 import { measureStartup, type StartupResult } from './startup.js';
 import { runTasksSection, type TasksSectionResult, tasksRows } from './tasks-section.js';
 import { runWorldSection, type WorldSectionResult, worldRows } from './world-section.js';
@@ -67,6 +69,10 @@ const HTTP_CALLS = Number(args['http-calls'] ?? 2000);
 const WORLD_CALLS = Number(args['world-calls'] ?? 3000);
 const TASK_SUBTASKS = Number(args['task-subtasks'] ?? 10_000);
 const TASK_SAMPLES = Number(args['task-samples'] ?? 2000);
+const RELAY_SAMPLES = Number(args['relay-samples'] ?? 2000);
+const RELAY_AGENTS = Number(args['relay-agents'] ?? 64);
+const RELAY_WINDOW = Number(args['relay-window'] ?? 16);
+const RELAY_RECONNECTS = Number(args['relay-reconnects'] ?? 5);
 const PERMS_CONNECTIONS = 16;
 const DURABILITIES = ['process', 'power'] as const;
 const LEVELS = [1, 4, 16, 64] as const;
@@ -89,6 +95,7 @@ const SECTIONS = [
   'perms',
   'world',
   'tasks',
+  'relay',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 const only = args.only === undefined ? [...SECTIONS] : args.only.split(',').map((name) => name.trim());
@@ -712,6 +719,24 @@ try {
     });
   }
 
+  // 18. Relay (relay-section.ts): the latency the relay path adds over the socket, 64 remote
+  // agents through one relay against as many socket clients, and reconnects after a relay restart.
+  let relayLink: RelaySectionResult | undefined;
+  if (wants('relay')) {
+    relayLink = await runRelaySection({
+      startHost: (hostArgs) => agentHost('relay-kernel', kernelFlags, hostArgs),
+      stopHost,
+      dir,
+      samples: RELAY_SAMPLES,
+      agents: RELAY_AGENTS,
+      window: RELAY_WINDOW,
+      durationMs: DURATION_MS,
+      rounds: ROUNDS,
+      reconnects: RELAY_RECONNECTS,
+      progress,
+    });
+  }
+
   // The table.
   const rows: Row[] = [];
   if (latencyRounds) {
@@ -958,6 +983,7 @@ try {
 
   if (world) rows.push(...worldRows(world));
   if (tasks) rows.push(...tasksRows(tasks));
+  if (relayLink) rows.push(...relayRows(relayLink));
 
   const date = new Date();
   const results = {
@@ -989,6 +1015,10 @@ try {
       world_calls: WORLD_CALLS,
       task_subtasks: TASK_SUBTASKS,
       task_samples: TASK_SAMPLES,
+      relay_samples: RELAY_SAMPLES,
+      relay_agents: RELAY_AGENTS,
+      relay_window: RELAY_WINDOW,
+      relay_reconnects: RELAY_RECONNECTS,
     },
     rows,
     other_cores: meanOther === undefined ? undefined : { mean: meanOther, max: busiest },
@@ -1009,6 +1039,7 @@ try {
     perms,
     world,
     tasks,
+    relay: relayLink,
     total_s: Math.round((performance.now() - began) / 100) / 10,
   };
   await mkdir(resultsDir, { recursive: true });

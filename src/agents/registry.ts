@@ -11,7 +11,10 @@ import type { Level, Permissions } from '../protocol/schemas/permissions.js';
 import { PRESETS } from '../protocol/schemas/permissions.js';
 import type { AgentRuntime } from './runtime.js';
 
-export type TransportKind = 'unix' | 'websocket' | 'inprocess';
+export type TransportKind = 'unix' | 'websocket' | 'inprocess' | 'relay';
+
+/** Remote agents (docs/relay.md §12) take ids from here up, so a local id never collides with one. */
+export const REMOTE_ID_BASE = 1_000_000_000;
 
 /** Syscall counters of one agent; `byOp` is keyed by canonical opcode. */
 export interface SyscallCounters {
@@ -49,10 +52,13 @@ export interface NewAgent {
   permissions?: Readonly<Permissions>;
   admin?: boolean;
   cwd: string;
+  /** 'remote': an id from REMOTE_ID_BASE up (agents of the relay tunnel); default 'local'. */
+  idSpace?: 'local' | 'remote';
 }
 
 export class AgentRegistry {
   #nextId = 1;
+  #nextRemoteId = REMOTE_ID_BASE;
   readonly #agents = new Map<number, AgentRecord>();
   readonly #names = new Map<string, number>();
   /** A name REGISTERed by a supervised agent that keeps its spawn name too: agent id → name. */
@@ -72,7 +78,7 @@ export class AgentRegistry {
       throw new KernelError('CONFLICT', `the name "${init.name}" is taken by agent ${this.#names.get(init.name as string)}`);
     }
     const record: AgentRecord = {
-      id: this.#nextId++,
+      id: init.idSpace === 'remote' ? this.#nextRemoteId++ : this.#nextId++,
       name: init.name ?? null,
       kind: init.kind,
       transport: init.transport ?? null,

@@ -2,9 +2,15 @@
 import { Command } from 'commander';
 import { KERNEL_VERSION } from '../kernel/version.js';
 import { registerCallCommand } from './commands/call.js';
+import { registerAgentCommand } from './commands/fleet/agent.js';
+import { registerConfigCommand } from './commands/fleet/config.js';
+import { registerMachinesCommand } from './commands/fleet/machines.js';
+import { registerStatusCommand } from './commands/fleet/status.js';
+import { registerTokensCommand } from './commands/fleet/tokens.js';
 import { registerKernelCommand } from './commands/kernel.js';
 import { registerLogsCommand } from './commands/logs.js';
 import { registerPingCommand } from './commands/ping.js';
+import { registerRelayCommand } from './commands/relay.js';
 import { registerStatechartsCommand } from './commands/statecharts.js';
 import { registerTaskCommand } from './commands/task.js';
 import { registerTreeCommand } from './commands/tree.js';
@@ -23,6 +29,12 @@ export function buildProgram(): Command {
   registerStatechartsCommand(program);
   registerWorldCommand(program);
   registerTaskCommand(program);
+  registerRelayCommand(program);
+  registerTokensCommand(program);
+  registerMachinesCommand(program);
+  registerAgentCommand(program);
+  registerStatusCommand(program);
+  registerConfigCommand(program);
   return program;
 }
 

@@ -43,6 +43,7 @@ import type { TransportContext } from '../transports/connection-port.js';
 import { InProcessConnection } from '../transports/inprocess.js';
 import { UnixServer } from '../transports/unix-server.js';
 import { WebSocketEndpoint } from '../transports/websocket-server.js';
+import { Tunnel } from '../tunnel/index.js';
 import { ProcessLauncher } from '../workers/launcher.js';
 import { WorkerPool } from '../workers/pool.js';
 import { kernelWorldHost, watchWorldMembers } from '../worlds/host.js';
@@ -88,6 +89,8 @@ export interface Kernel {
   readonly tasks: TaskEngine;
   /** Roles agents took with REGISTER `{ role }`. */
   readonly roles: RoleRegistry;
+  /** The outbound tunnel to a relay (TUNNEL_*): `tunnel.status()`, `tunnel.connect(...)`, its remote agents. */
+  readonly tunnel: Tunnel;
   /** Every live agent: connected clients and supervised agents. */
   agents(): AgentRecord[];
   /** An in-process connection for code in the kernel's process; `level` defaults to the kernel's. */
@@ -237,6 +240,8 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
   const codeAgents = new CodeAgents({ registry, spawner, runtime: supervision, defaultLevel: options.defaultLevel, cwd });
 
   let features: readonly string[] = [];
+  // Made once the transports' context exists (below); no syscall runs before that.
+  let tunnel: Tunnel;
   const services: KernelServices = {
     options,
     log,
@@ -256,6 +261,9 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     worlds,
     tasks,
     roles,
+    get tunnel() {
+      return tunnel;
+    },
     adminToken,
     spawner,
     supervision,
@@ -282,7 +290,9 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
         }
       },
       async stop() {
-        // Worlds first: no chaos may crash an agent while the supervisors stop them in order.
+        // The tunnel first: no remote call or deploy may arrive while agents stop; remote agents end with its link.
+        tunnel.close();
+        // Worlds next: no chaos may crash an agent while the supervisors stop them in order.
         await worlds.close().catch((error: unknown) => log.warn({ error: String(error) }, 'worlds did not close cleanly'));
         // Then tasks, before agents stop: their exits are a shutdown, not failed attempts. Subtasks still
         // running stay so in tasks.db and fail their attempt as "the kernel restarted" on the next start.
@@ -341,8 +351,8 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
           },
           closed() {
             abort.abort(CONNECTION_CLOSED);
-            // A client ends with its connection; a supervised agent lives on under its supervisor.
-            if (session.agent.kind === 'client') registry.remove(session.agent.id);
+            // A client or remote agent ends with its connection; a supervised agent lives on under its supervisor.
+            if (session.agent.kind === 'client' || session.agent.kind === 'remote') registry.remove(session.agent.id);
             child()?.send({ type: 'connection.closed' });
             root.send({ type: 'connection.closed', connectionId });
             log.debug({ agent_id: session.agent.id, syscalls: session.agent.counters.total }, 'connection closed');
@@ -352,6 +362,16 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     },
   };
   let connectionCount = 0;
+  tunnel = new Tunnel({
+    options,
+    log,
+    events,
+    registry,
+    transport: transportContext,
+    kernelVersion: KERNEL_VERSION,
+    parent: root,
+    cwd,
+  });
 
   /** An in-kernel agent's input: its id and a syscall client acting as it, made on first use. */
   function agentInput(agentId: number, extra: unknown): Record<string, unknown> {
@@ -375,6 +395,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     const error = (started.context.error && new Error(started.context.error)) || new Error('the kernel failed to start');
     error.name = 'StartupError';
     unwatchTaskAgents();
+    tunnel.close();
     await tasks.close().catch(() => {});
     state.close();
     audit.close();
@@ -384,6 +405,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
   tasks.adoptActors();
   for (const [, supervisor] of topSupervisors()) supervision.watch(supervisor);
   metrics.start();
+  tunnel.autoConnect();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -405,6 +427,7 @@ export async function startKernel(input: KernelOptionsInput = {}, deps: StartKer
     worlds,
     tasks,
     roles,
+    tunnel,
     agents: () => [...registry],
     connect({ name, level } = {}) {
       const connection = new InProcessConnection(transportContext);

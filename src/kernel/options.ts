@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { LlmOptions } from '../llm/options.js';
+import { TunnelBackoff } from '../machines/tunnel.machine.js';
 import { DEFAULT_MAX_PAYLOAD } from '../protocol/frame.js';
 import { DEFAULT_AUDIT_MAX_ENTRIES, MAX_AUDIT_MAX_ENTRIES, MIN_AUDIT_MAX_ENTRIES } from '../protocol/schemas/audit.js';
 import { Level } from '../protocol/schemas/permissions.js';
@@ -165,6 +166,29 @@ export const KernelOptions = z
       .prefault({}),
     /** THINK's OpenAI-compatible endpoint (baseUrl, model, apiKey or apiKeyEnv), its fair queue and limits (src/llm/options.ts). */
     llm: LlmOptions.prefault({}),
+    /** The outbound tunnel to a relay (docs/relay.md §12): connects at start when relayUrl, machineId and token are all set. */
+    tunnel: z
+      .object({
+        relayUrl: z.url({ protocol: /^wss?$/, error: 'expected tunnel.relayUrl as a ws:// or wss:// URL' }).optional(),
+        machineId: z.string().min(1, 'expected tunnel.machineId (a non-empty string)').optional(),
+        /** The machine token: kept in memory, never logged. */
+        token: z.string().min(1, 'expected tunnel.token (a non-empty string)').optional(),
+        /** Allow plain ws:// to a host other than this machine (the token then travels in clear). */
+        insecure: z.boolean().default(false),
+        /** The level remote agents start from, before their token's ceiling narrows it. */
+        remoteLevel: Level.default('sandboxed'),
+        /** Remote sessions at once; the relay's next session_open is refused (session_close kernel_request). */
+        maxRemoteAgents: positiveInt('tunnel.maxRemoteAgents').default(1000),
+        backoff: TunnelBackoff.prefault({}),
+        /** Bounds connecting and authenticating each. */
+        handshakeTimeoutMs: positiveInt('tunnel.handshakeTimeoutMs').default(10_000),
+        /**
+         * Where the relay's deployed scripts are written (`<dir>/<name>/`); default `deployed` beside
+         * the data directory, since a sandbox covers the data directory and the agent could not read its script there.
+         */
+        deployDir: z.string().min(1).optional(),
+      })
+      .prefault({}),
     /** How long shutdown waits for connections and work to finish before forcing them. */
     shutdownTimeoutMs: positiveInt('shutdownTimeoutMs').default(5_000),
   })

@@ -22,6 +22,7 @@ import type { Replayer } from '../replay/replayer.js';
 import type { StateStore } from '../state/store.js';
 import type { TaskEngine } from '../tasks/engine.js';
 import type { RoleRegistry } from '../tasks/roles.js';
+import type { Tunnel } from '../tunnel/index.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { WorldRegistry } from '../worlds/registry.js';
 import type { EventBus } from './events.js';
@@ -62,6 +63,8 @@ export interface KernelServices {
   readonly tasks: TaskEngine;
   /** Roles agents took with REGISTER `{ role }` (src/tasks/roles.ts). */
   readonly roles: RoleRegistry;
+  /** The outbound tunnel to a relay and its remote agents (TUNNEL_*; src/tunnel). */
+  readonly tunnel: Tunnel;
   /** The secret of `<data-dir>/admin.token`; null when none was written. */
   readonly adminToken: string | null;
   readonly kernelVersion: string;

@@ -20,7 +20,19 @@ const OPTIONAL_KINDS: Readonly<Record<string, keyof Pick<RecordStartRequest, 'in
 };
 
 /** The recorder's own calls (and replay's) would only describe the recording itself. */
-const NEVER_RECORDED: ReadonlySet<string> = new Set(['RECORD_START', 'RECORD_STOP', 'RECORD_STATUS', 'REPLAY_START', 'REPLAY_STATUS']);
+// TUNNEL_*: they carry the machine token, and a replay must not move the kernel's link to a relay.
+const NEVER_RECORDED: ReadonlySet<string> = new Set([
+  'RECORD_START',
+  'RECORD_STOP',
+  'RECORD_STATUS',
+  'REPLAY_START',
+  'REPLAY_STATUS',
+  'TUNNEL_CONNECT',
+  'TUNNEL_STATUS',
+  'TUNNEL_DISCONNECT',
+  'TUNNEL_LIST_REMOTES',
+  'TUNNEL_CONFIG',
+]);
 
 export type RecorderState = 'idle' | 'recording' | 'stopped';
 

@@ -29,6 +29,7 @@ import { permissionMethods } from './methods/permissions.js';
 import { replayMethods } from './methods/replay.js';
 import { stateMethods } from './methods/state.js';
 import { taskMethods } from './methods/tasks.js';
+import { tunnelMethods } from './methods/tunnel.js';
 import { worldMethods } from './methods/worlds.js';
 import { SocketTransport } from './socket-transport.js';
 import type { ClientTransport } from './transport.js';
@@ -53,6 +54,7 @@ const families = (context: Context) => ({
   ...replayMethods(context),
   ...worldMethods(context),
   ...taskMethods(context),
+  ...tunnelMethods(context),
 });
 /** The methods AgentOSClient gets from methods/ (each documented there). */
 export type FamilyMethods = ReturnType<typeof families>;

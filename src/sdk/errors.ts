@@ -1,12 +1,13 @@
 import type { ErrorCode } from '../protocol/errors.js';
+import type { RelayErrorCode } from '../relay/protocol/schemas.js';
 
-/** A failed syscall, or a kernel that cannot be reached; `code` is the spec's. */
+/** A failed syscall, or a kernel that cannot be reached; `code` is the spec's (or the relay's, over a relay). */
 export class AgentOSError extends Error {
-  readonly code: ErrorCode;
+  readonly code: ErrorCode | RelayErrorCode;
   /** The kernel's whole failure reply, when there was one. */
   readonly reply: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, reply?: Record<string, unknown>) {
+  constructor(code: ErrorCode | RelayErrorCode, message: string, reply?: Record<string, unknown>) {
     super(message);
     this.name = 'AgentOSError';
     this.code = code;

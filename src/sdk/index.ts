@@ -1,6 +1,16 @@
 export { AgentOSClient, DEFAULT_REQUEST_TIMEOUT_MS, type FamilyMethods } from './client.js';
 export { AgentOSError } from './errors.js';
 export { InProcessTransport } from './inprocess-transport.js';
+export {
+  agentEndpoint,
+  DEFAULT_AGENT_BACKOFF,
+  type RelayLinkState,
+  type RelaySessionInfo,
+  RelayTransport,
+  type RelayTransportInput,
+  RelayTransportOptions,
+} from './relay-transport.js';
+export { RemoteAgentClient, type RemoteConnectOptions } from './remote-client.js';
 export { SocketTransport } from './socket-transport.js';
 export * from './tasks/index.js';
 export type { ClientTransport } from './transport.js';

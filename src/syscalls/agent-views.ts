@@ -19,7 +19,12 @@ export function stateName(value: unknown): string {
 function slotView(record: AgentRecord): { state: string; pid: number | null; restarts: number; uptimeMs: number } {
   const slot = record.runtime?.slot;
   if (!slot)
-    return { state: record.kind === 'client' ? 'connected' : 'starting', pid: null, restarts: 0, uptimeMs: Date.now() - record.createdAt };
+    return {
+      state: record.kind === 'client' || record.kind === 'remote' ? 'connected' : 'starting',
+      pid: null,
+      restarts: 0,
+      uptimeMs: Date.now() - record.createdAt,
+    };
   const snapshot = slot.getSnapshot();
   const context = snapshot.context as AgentSlotContext;
   const alive = snapshot.matches('alive');

@@ -99,8 +99,9 @@ function authorize(session: Session, target: AgentRecord, op: string, kernel: Ke
 }
 
 function supervised(target: AgentRecord, op: string): NonNullable<AgentRecord['runtime']> {
-  if (target.kind === 'client') {
-    throw new KernelError('INVALID_REQUEST', `${op}: agent ${target.id} is a client connection; it ends when it disconnects`);
+  if (target.kind === 'client' || target.kind === 'remote') {
+    const what = target.kind === 'client' ? 'a client connection' : 'a remote agent (its session is on the relay)';
+    throw new KernelError('INVALID_REQUEST', `${op}: agent ${target.id} is ${what}; it ends when it disconnects`);
   }
   if (!target.runtime) throw new KernelError('UNAVAILABLE', `${op}: agent ${target.id} is still starting; try again`);
   return target.runtime;
@@ -178,6 +179,11 @@ export const kill = defineSyscall({
   handle: async (request, session, kernel) => {
     const target = findTarget(kernel, request);
     authorize(session, target, 'KILL', kernel);
+    if (target.kind === 'remote') {
+      // A remote agent lives on the relay's link: its session ends and the relay closes it.
+      kernel.tunnel.endRemote(target.id);
+      return { success: true as const, killed: true, agent_id: target.id };
+    }
     supervised(target, 'KILL');
     await kernel.spawner.stop(target, request.signal, request.grace_ms);
     return { success: true as const, killed: true, agent_id: target.id };

@@ -15,6 +15,7 @@ import { recordStart, recordStatus, recordStop, replayStart, replayStatus } from
 import { cas, deleteKey, fetch, incr, keys, store } from './state.js';
 import { taskAssign, taskCancel, taskComplete, taskCreate, taskList, taskStatus } from './tasks.js';
 import { llmReport, think } from './think.js';
+import { tunnelConfig, tunnelConnect, tunnelDisconnect, tunnelListRemotes, tunnelStatus } from './tunnel.js';
 import {
   worldCreate,
   worldDestroy,
@@ -89,4 +90,9 @@ export const SYSCALLS: readonly SyscallDefinition[] = [
   taskComplete,
   taskList,
   taskCancel,
+  tunnelConnect,
+  tunnelStatus,
+  tunnelDisconnect,
+  tunnelListRemotes,
+  tunnelConfig,
 ];

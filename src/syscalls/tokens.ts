@@ -16,6 +16,14 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 export function presentToken(token: string, session: Session, kernel: KernelServices): void {
+  // A remote agent's rights are its relay token's ceiling, nothing more: no kernel token
+  // (admin, or a spawned agent's) may lift them or swap its identity for a local agent's.
+  if (session.agent.kind === 'remote') {
+    throw new KernelError(
+      'PERMISSION_DENIED',
+      "HELLO tokens are refused over the relay: a remote agent's rights come from its relay token's ceiling",
+    );
+  }
   if (kernel.adminToken !== null && sameSecret(token, kernel.adminToken)) {
     const { agent } = session;
     agent.admin = true;

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_TYPES, type EventType, type KernelEvent } from '../../src/protocol/schemas/events.js';
 import { AgentOSClient } from '../../src/sdk/client.js';
-import { failure, script } from '../agents/support.js';
+import { adminToken, failure, script } from '../agents/support.js';
 import { startTestKernel, type TestKernel } from '../helpers/kernel.js';
 
-/** No source yet: worlds and the relay tunnel are later issues. */
-const NOT_YET_SOURCED: readonly EventType[] = ['TUNNEL_STATE'];
+/** Types with no source yet (none now: the relay tunnel was the last). */
+const NOT_YET_SOURCED: readonly EventType[] = [];
 const MAILBOX = 5;
 
 let kernel: TestKernel;
@@ -108,6 +108,13 @@ describe('§7 events at their sources', () => {
       kind: 'fired',
       type: 'latency_spike',
     });
+
+    // The tunnel's state, changed by an admin: no relay listens on port 1, so it connects and backs off.
+    const admin = await AgentOSClient.connect({ socketPath: kernel.socketPath, token: adminToken(kernel) });
+    clients.push(admin);
+    await failure(admin.call('TUNNEL_CONNECT', { relay_url: 'ws://127.0.0.1:1', machine_id: 'every-event', token: 't' }), 'UNAVAILABLE');
+    expect((await waitFor('TUNNEL_STATE', (e) => e.data.state === 'connecting')).data).toMatchObject({ machine_id: 'every-event' });
+    await admin.call('TUNNEL_DISCONNECT', {});
 
     // A denial.
     const minimal = await AgentOSClient.connect({ connection: kernel.connect({ level: 'minimal' }) });

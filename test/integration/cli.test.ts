@@ -252,10 +252,10 @@ describe('agentos call', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('NOT_FOUND');
     expect(result.stderr).toContain(missing);
-    const json = await run(['call', 'TUNNEL_STATUS', '{}', '--socket', socket, '--json']);
+    const json = await run(['call', 'LOGS', '{"id":999999}', '--socket', socket, '--json']);
     expect(json.code).toBe(1);
-    expect(json.stderr).toContain('UNSUPPORTED_OPCODE');
-    expect(JSON.parse(json.stdout)).toMatchObject({ success: false, code: 'UNSUPPORTED_OPCODE' });
+    expect(json.stderr).toContain('NOT_FOUND');
+    expect(JSON.parse(json.stdout)).toMatchObject({ success: false, code: 'NOT_FOUND' });
   });
 });
 

@@ -199,6 +199,7 @@ describe('relay protocol: refusals', () => {
     expectBad(JSON.stringify({ type: 'reply', id: 1, result: 'ok' }), 'kernel_to_relay', 'result');
     expectBad(JSON.stringify({ type: 'reply', id: 1, result: {} }), 'kernel_to_relay', 'result.success');
     expectBad(JSON.stringify({ type: 'ping', ts: 'now' }), 'agent_to_relay', 'ts');
+    expectBad(JSON.stringify({ type: 'ping', ts: 1, sneaky: true }), 'agent_to_relay', 'sneaky');
     expectBad(JSON.stringify({ type: 'session_close', session: 1, reason: 'bored' }), 'kernel_to_relay', 'reason');
     expectBad(
       JSON.stringify({ type: 'session_open', session: 1, token_id: 't', ceiling: { can_root: true } }),

@@ -72,6 +72,11 @@ const METHOD: Partial<Record<OpName, keyof AgentOSClient>> = {
   TASK_COMPLETE: 'taskComplete',
   TASK_LIST: 'taskList',
   TASK_CANCEL: 'taskCancel',
+  TUNNEL_CONNECT: 'tunnelConnect',
+  TUNNEL_STATUS: 'tunnelStatus',
+  TUNNEL_DISCONNECT: 'tunnelDisconnect',
+  TUNNEL_LIST_REMOTES: 'tunnelRemotes',
+  TUNNEL_CONFIG: 'tunnelConfig',
 };
 
 /** A transport that is never used: the methods are only looked at. */

@@ -6,6 +6,7 @@ import { startKernel } from '../../kernel/kernel.js';
 import { KernelOptions, type KernelOptionsInput } from '../../kernel/options.js';
 import { describeZodError } from '../../protocol/errors.js';
 import { LEVELS } from '../../protocol/schemas/permissions.js';
+import { readCliConfig } from '../config-file.js';
 import { fail, out } from '../output.js';
 import { socketOption } from '../socket-option.js';
 
@@ -24,6 +25,11 @@ interface KernelFlags {
   llmModel?: string;
   llmApiKeyEnv?: string;
   llmMaxConcurrency?: number;
+  relay?: string;
+  machineId?: string;
+  machineTokenFile?: string;
+  /** false with --no-tunnel. */
+  tunnel?: boolean;
 }
 
 function port(value: string): number | 'off' {
@@ -62,6 +68,39 @@ async function readConfig(path: string): Promise<KernelOptionsInput> {
   return value as KernelOptionsInput;
 }
 
+/**
+ * The tunnel's relay, machine id and token: the flags over `~/.agentos/config.yaml` over
+ * the --config file's `tunnel`. The token is read from a file, never a flag (`ps` shows
+ * every user a command line).
+ */
+async function tunnelOptions(flags: KernelFlags, fromFile: KernelOptionsInput['tunnel']): Promise<KernelOptionsInput['tunnel']> {
+  if (flags.tunnel === false) return { ...fromFile, relayUrl: undefined, machineId: undefined, token: undefined };
+  let config: Awaited<ReturnType<typeof readCliConfig>> = {};
+  try {
+    config = await readCliConfig();
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  let token = config.machine?.token;
+  if (flags.machineTokenFile !== undefined) {
+    try {
+      token = (await readFile(flags.machineTokenFile, 'utf8')).trim();
+    } catch (error) {
+      fail(`cannot read --machine-token-file ${flags.machineTokenFile}: ${(error as Error).message}`);
+    }
+    if (!token) fail(`--machine-token-file ${flags.machineTokenFile} is empty`);
+  }
+  const relayUrl = flags.relay ?? config.relay?.url;
+  const machineId = flags.machineId ?? config.machine?.id;
+  const tunnel = { ...fromFile };
+  // The config's URL may be the relay's http(s) address (the fleet API shares its port): the tunnel speaks ws(s).
+  if (relayUrl !== undefined) tunnel.relayUrl = relayUrl.replace(/^http(s?):/i, 'ws$1:');
+  if (machineId !== undefined) tunnel.machineId = machineId;
+  if (token !== undefined) tunnel.token = token;
+  if (config.relay?.insecure !== undefined && tunnel.insecure === undefined) tunnel.insecure = config.relay.insecure;
+  return tunnel;
+}
+
 export function registerKernelCommand(program: Command): void {
   program
     .command('kernel')
@@ -88,6 +127,10 @@ export function registerKernelCommand(program: Command): void {
     // No flag takes the key itself: a command line is visible to every user in `ps`.
     .option('--llm-api-key-env <name>', 'environment variable holding the API key, e.g. OPENAI_API_KEY')
     .option('--llm-max-concurrency <n>', 'LLM calls in flight at once, across agents (default 4)', count)
+    .option('--relay <url>', 'connect the tunnel to this relay at start (default: relay.url of ~/.agentos/config.yaml)')
+    .option('--machine-id <id>', "this kernel's machine id at the relay (default: machine.id of the config)")
+    .option('--machine-token-file <file>', 'file holding the machine token (default: machine.token of the config)')
+    .option('--no-tunnel', 'do not connect to a relay at start, whatever the config says')
     .action(async (flags: KernelFlags) => {
       const fromFile = flags.config ? await readConfig(flags.config) : {};
       const input: KernelOptionsInput = { ...fromFile };
@@ -106,6 +149,7 @@ export function registerKernelCommand(program: Command): void {
       if (flags.llmApiKeyEnv !== undefined) llm.apiKeyEnv = flags.llmApiKeyEnv;
       if (flags.llmMaxConcurrency !== undefined) llm.maxConcurrency = flags.llmMaxConcurrency;
       if (Object.keys(llm).length > 0) input.llm = llm;
+      input.tunnel = await tunnelOptions(flags, input.tunnel);
 
       let kernel: Awaited<ReturnType<typeof startKernel>>;
       try {

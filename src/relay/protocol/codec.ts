@@ -47,7 +47,10 @@ export function decode<D extends Direction>(frame: Frame, options: DecodeOptions
     const type = (value as { type: string }).type;
     const what = type.length <= 32 ? `${JSON.stringify(type)} message` : 'message';
     const { message, field } = describeZodError(parsed.error, what);
-    return bad(message, field);
+    // An unknown key has no path of its own: name the (first) key, so `field` always points somewhere.
+    const [first] = parsed.error.issues;
+    const extra = first?.code === 'unrecognized_keys' ? [...first.path, first.keys[0]].join('.') : undefined;
+    return bad(message, field || extra || undefined);
   }
   return { ok: true, message: parsed.data as MessageOf<D> };
 }

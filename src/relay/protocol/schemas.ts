@@ -61,12 +61,11 @@ export type SessionCloseReason = z.infer<typeof SessionCloseReason>;
 // ---------------------------------------------------------------------------------------
 // Fields
 
-export const MachineId = z
-  .string({ error: 'expected machine_id as a string' })
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
-    'expected machine_id of 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
-  );
+export const MachineId = z.string({ error: 'expected machine_id as a string' }).regex(
+  // As long as the token store's machine ids: a token for any id it issues can authenticate.
+  /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+  'expected machine_id of 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit',
+);
 
 /** Tokens are opaque here; the token store decides what they look like. */
 export const Token = z
