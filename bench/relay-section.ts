@@ -62,8 +62,7 @@ interface RelayProcess {
 
 async function startRelay(dataDir: string, configFile: string, port: number): Promise<RelayProcess> {
   const began = performance.now();
-  const child = spawnTs('../src/cli/main.ts', [
-    'relay',
+  const child = spawnTs('relay-process.ts', [
     '--port',
     String(port),
     '--data-dir',

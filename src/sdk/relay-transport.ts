@@ -22,10 +22,11 @@ import { AgentOSError } from './errors.js';
 import type { ClientTransport } from './transport.js';
 
 /**
- * Reconnect timing for an agent: quicker than the kernel tunnel's (1 s to 60 s), since an
- * agent usually has work waiting, and capped at 10 s so it is back soon after its relay.
+ * Reconnect timing for an agent: a first retry sooner than the kernel tunnel's (250 ms),
+ * since an agent usually has work waiting, and the same 2 s cap, so it is back within
+ * about 2 s of its relay (and of its kernel's link).
  */
-export const DEFAULT_AGENT_BACKOFF: Readonly<TunnelBackoff> = Object.freeze({ initial_ms: 200, max_ms: 10_000, factor: 2 });
+export const DEFAULT_AGENT_BACKOFF: Readonly<TunnelBackoff> = Object.freeze({ initial_ms: 200, max_ms: 1500, factor: 2 });
 
 /** The relay's answers that end the link for good: retrying with the same token cannot help. */
 export const REFUSAL_CODES: ReadonlySet<RelayErrorCode> = new Set(['AUTH_FAILED', 'TOKEN_EXPIRED', 'TOKEN_REVOKED', 'FORBIDDEN']);

@@ -51,12 +51,21 @@ export class Deployments {
   constructor(deps: DeploymentsDeps) {
     this.#deps = deps;
     deps.registry.onRemove((record) => {
-      if (record.name !== null && this.#deployed.get(record.name) === record.id) this.#deployed.delete(record.name);
+      if (record.name === null || this.#deployed.get(record.name) !== record.id) return;
+      this.#deployed.delete(record.name);
+      // Ended for good without a stop (it exited, or ran out of restarts): the relay stops listing it.
+      deps.send({ type: 'deployment_ended', name: record.name, agent_id: record.id });
     });
   }
 
   get count(): number {
     return this.#deployed.size;
+  }
+
+  /** On every authentication: what runs, so the relay forgets what ended while the link was down. */
+  report(): void {
+    const agents = [...this.#deployed].map(([name, agent_id]) => ({ name, agent_id }));
+    this.#deps.send({ type: 'deployments', agents });
   }
 
   deploy(message: Deploy): Promise<void> {
@@ -97,14 +106,16 @@ export class Deployments {
       return Promise.resolve();
     }
     this.#busy.add(message.name);
+    // Forgotten before the KILL: a stopped agent is answered by stop_result, not deployment_ended.
+    this.#deployed.delete(message.name);
     return Promise.resolve(this.#deps.router.dispatch(this.#deps.relaySession(), Op.KILL, { id: agentId }))
       .then(async (value) => {
         const reply = value as Reply;
         if (!reply.success) {
+          if (this.#deps.registry.get(agentId) !== undefined) this.#deployed.set(message.name, agentId);
           fail(relayCode(reply.code), reply.error ?? 'KILL failed');
           return;
         }
-        this.#deployed.delete(message.name);
         await rm(this.#directory(message.name), { recursive: true, force: true }).catch(() => {});
         this.#deps.log.info({ name: message.name, agent_id: agentId }, 'relay stopped an agent');
         this.#deps.send({ type: 'stop_result', request_id: message.request_id, ok: true, name: message.name });

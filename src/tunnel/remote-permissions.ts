@@ -1,9 +1,10 @@
 /**
  * The rights of a remote agent (docs/relay.md §12): the kernel's remote level narrowed by
  * the token's ceiling. The relay may only take away: a flag is on when both have it, a
- * limit is the lower of the two, a list the ceiling gives is used only when it is within
- * the level's (else the level's list stays), blocked lists add up, and a sandbox once
- * asked for stays. Pure: no I/O.
+ * limit is the lower of the two, a list the ceiling gives keeps only its entries within
+ * the level's (the ceiling's word is the most the token allows, so an entry beyond the
+ * level is dropped, never replaced by the level's wider list), blocked lists add up, and
+ * a sandbox once asked for stays. Pure: no I/O.
  */
 import { homedir } from 'node:os';
 import { PERMISSION_FLAGS, type Permissions } from '../protocol/schemas/permissions.js';
@@ -31,17 +32,15 @@ export function narrowPermissions(level: Readonly<Permissions>, ceiling: Ceiling
     const asked = ceiling[field];
     if (asked === undefined) continue;
     const held = level[field].map((pattern) => normalizePattern(pattern, home));
-    const within = asked.every((pattern) => held.some((h) => pathCovers(h, normalizePattern(pattern, home))));
-    if (within) out[field] = [...asked];
+    out[field] = asked.filter((pattern) => held.some((h) => pathCovers(h, normalizePattern(pattern, home))));
   }
   if (ceiling.allowed_domains !== undefined) {
-    const asked = ceiling.allowed_domains;
-    if (asked.every((domain) => level.allowed_domains.some((held) => domainCovers(held, domain)))) out.allowed_domains = [...asked];
+    out.allowed_domains = ceiling.allowed_domains.filter((domain) => level.allowed_domains.some((held) => domainCovers(held, domain)));
   }
+  // null in the ceiling ("any command") caps nothing; a list keeps what the level also allows.
   if (ceiling.allowed_commands !== undefined && ceiling.allowed_commands !== null) {
     const held = level.allowed_commands;
-    const asked = ceiling.allowed_commands;
-    if (held === null || asked.every((rule) => held.includes(rule))) out.allowed_commands = [...asked];
+    out.allowed_commands = ceiling.allowed_commands.filter((rule) => held === null || held.includes(rule));
   }
   if (ceiling.blocked_paths) out.blocked_paths = union(level.blocked_paths, ceiling.blocked_paths);
   if (ceiling.blocked_commands) out.blocked_commands = union(level.blocked_commands, ceiling.blocked_commands);

@@ -233,8 +233,9 @@ export class TunnelActor {
       case 'auth_ok':
         if (this.#state !== 'authenticating') return;
         link.authenticated(message);
-        this.#deps.onConnected();
         this.#actor.send({ type: 'auth.ok' });
+        // After the machine is `connected`, so what onConnected sends (the deployments report) goes out.
+        this.#deps.onConnected();
         return;
       case 'auth_error':
         if (this.#state !== 'authenticating' && this.#state !== 'connected') return;

@@ -86,7 +86,10 @@ export class Tunnel {
       kernelVersion: deps.kernelVersion,
       input: { backoff: tunnel.backoff, handshake_timeout_ms: tunnel.handshakeTimeoutMs },
       ...(deps.parent ? { parent: deps.parent } : {}),
-      onConnected: () => this.#relaySession(),
+      onConnected: () => {
+        this.#relaySession();
+        this.#deployments.report();
+      },
       sessions: () => this.#sessions,
       deployments: () => this.#deployments,
     });

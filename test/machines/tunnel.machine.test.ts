@@ -197,7 +197,7 @@ describe('tunnel machine', () => {
   it('the default machine fills in its defaults from an empty input', () => {
     const actor = createActor(tunnelMachine, { input: {} }).start();
     expect(actor.getSnapshot().context).toMatchObject({
-      backoff: { initial_ms: 1000, max_ms: 60_000, factor: 2 },
+      backoff: { initial_ms: 250, max_ms: 1500, factor: 2 },
       handshake_timeout_ms: 10_000,
     });
     actor.stop();

@@ -20,6 +20,9 @@ const EXAMPLES: { [D in Direction]: MessageOf<D>[] } = {
     { type: 'deploy_result', request_id: 9, ok: false, code: 'CONFLICT', error: 'an agent named "crawler" is running' },
     { type: 'stop_result', request_id: 10, ok: true, name: 'crawler' },
     { type: 'stop_result', request_id: 10, ok: false, code: 'NOT_FOUND', error: 'no agent named "crawler"' },
+    { type: 'deployment_ended', name: 'crawler', agent_id: 1042 },
+    { type: 'deployments', agents: [{ name: 'crawler', agent_id: 1042 }] },
+    { type: 'deployments', agents: [] },
     { type: 'ping', ts: 1_700_000_000_000 },
     { type: 'pong', ts: 5 },
     { type: 'error', code: 'BAD_MESSAGE', error: 'no such session', id: 17 },
@@ -113,7 +116,18 @@ describe('relay protocol: round trips', () => {
   it('covers every message type of every direction', () => {
     const types = Object.fromEntries(DIRECTIONS.map((d) => [d, [...new Set(EXAMPLES[d].map((m) => m.type))].sort()]));
     expect(types).toEqual({
-      kernel_to_relay: ['deploy_result', 'error', 'kernel_auth', 'ping', 'pong', 'reply', 'session_close', 'stop_result'],
+      kernel_to_relay: [
+        'deploy_result',
+        'deployment_ended',
+        'deployments',
+        'error',
+        'kernel_auth',
+        'ping',
+        'pong',
+        'reply',
+        'session_close',
+        'stop_result',
+      ],
       relay_to_kernel: ['auth_error', 'auth_ok', 'call', 'deploy', 'error', 'ping', 'pong', 'session_close', 'session_open', 'stop'],
       agent_to_relay: ['agent_auth', 'call', 'ping', 'pong'],
       relay_to_agent: ['auth_error', 'auth_ok', 'error', 'ping', 'pong', 'reply'],

@@ -4,6 +4,15 @@
  * views and removal, and shutdown as peers see it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+
+async function eventually(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 import { cleanup, connectAgent, connectKernel, startTestRelay } from './server-helpers.js';
 
 afterEach(cleanup);
@@ -42,6 +51,29 @@ describe('relay server: fleet hub', () => {
     expect(await stopping).toEqual({ ok: true });
     expect(relay.hub.deployments()).toEqual([]);
     expect(relay.hub.status()).toMatchObject({ deployments: 0, machines_known: 1, machines_online: 1 });
+  });
+
+  it("forgets a deployment the kernel reports ended (deployment_ended), and on a link's report of what runs", async () => {
+    const { relay, machineToken } = await startTestRelay();
+    const kernel = await connectKernel(relay, 'laptop-1', machineToken('laptop-1'));
+    const deployed = async (name: string, agentId: number) => {
+      const pending = relay.hub.deploy('laptop-1', { name, script: 'x' }, 5000);
+      const deploy = await kernel.next('deploy');
+      kernel.send({ type: 'deploy_result', request_id: deploy.request_id, ok: true, name, agent_id: agentId });
+      expect(await pending).toEqual({ ok: true, agent_id: agentId });
+    };
+    await deployed('one-shot', 7);
+    await deployed('keeper', 8);
+    await deployed('gone', 9);
+    // A report about another agent of the same name changes nothing.
+    kernel.send({ type: 'deployment_ended', name: 'one-shot', agent_id: 70 });
+    kernel.send({ type: 'deployment_ended', name: 'one-shot', agent_id: 7 });
+    await eventually(() => relay.hub.deployments().length === 2);
+    expect(relay.hub.deployments().map((d) => d.name)).toEqual(['keeper', 'gone']);
+    // What the kernel runs when it links (again): anything else is marked stopped.
+    kernel.send({ type: 'deployments', agents: [{ name: 'keeper', agent_id: 8 }] });
+    await eventually(() => relay.hub.deployments().length === 1);
+    expect(relay.hub.deployments()).toEqual([{ machine_id: 'laptop-1', name: 'keeper', agent_id: 8, deployed_at: expect.any(Number) }]);
   });
 
   it('answers TIMEOUT when the kernel is silent, and MACHINE_OFFLINE when unlinked or when the link drops', async () => {

@@ -104,4 +104,25 @@ describe('deploy and stop', () => {
     await local.close();
     expect(await stop('relay')).toMatchObject({ ok: false, code: 'NOT_FOUND' });
   });
+
+  it('a stopped agent is answered by stop_result alone; one that ends by itself is reported as deployment_ended', async () => {
+    // crawler was stopped above: no deployment_ended for it.
+    expect(fake.all('deployment_ended').some((m) => m.name === 'crawler')).toBe(false);
+    const result = await deploy('one-shot', { script: "console.log('done');\n" });
+    if (!result.ok) throw new Error(result.error);
+    const ended = await fake.next('deployment_ended', (m) => m.name === 'one-shot', 20_000);
+    expect(ended).toEqual({ type: 'deployment_ended', name: 'one-shot', agent_id: result.agent_id });
+  });
+
+  it('reports the deployed agents it runs on every authentication', async () => {
+    const result = await deploy('keeper');
+    if (!result.ok) throw new Error(result.error);
+    // The first report came with TUNNEL_CONNECT, before anything was deployed.
+    expect(fake.all('deployments')[0]).toEqual({ type: 'deployments', agents: [] });
+    fake.received.length = 0;
+    fake.drop();
+    const report = await fake.next('deployments', () => true, 20_000);
+    expect(report.agents).toEqual([{ name: 'keeper', agent_id: result.agent_id }]);
+    expect(await stop('keeper')).toMatchObject({ ok: true });
+  });
 });

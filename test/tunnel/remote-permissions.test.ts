@@ -28,20 +28,21 @@ describe('narrowPermissions', () => {
     expect(narrowPermissions(level, { max_memory_bytes: 10 }, HOME).max_memory_bytes).toBe(10);
   });
 
-  it('a list of the ceiling is used only when within the level; blocked lists add up', () => {
+  it('a list of the ceiling keeps only its entries within the level (never the wider level list); blocked lists add up', () => {
     // sandboxed reads ~/** and /tmp/**
     expect(narrowPermissions(PRESETS.sandboxed, { allowed_read_paths: ['~/projects/**'] }, HOME).allowed_read_paths).toEqual([
       '~/projects/**',
     ]);
-    expect(narrowPermissions(PRESETS.sandboxed, { allowed_read_paths: ['/etc/**'] }, HOME).allowed_read_paths).toEqual(
-      PRESETS.sandboxed.allowed_read_paths,
-    );
+    expect(narrowPermissions(PRESETS.sandboxed, { allowed_read_paths: ['/etc/**'] }, HOME).allowed_read_paths).toEqual([]);
+    expect(narrowPermissions(PRESETS.sandboxed, { allowed_read_paths: ['/etc/**', '~/projects/**'] }, HOME).allowed_read_paths).toEqual([
+      '~/projects/**',
+    ]);
     const net = { ...PRESETS.standard, can_network: true, allowed_domains: ['*.example.com'] };
     expect(narrowPermissions(net, { allowed_domains: ['api.example.com'] }, HOME).allowed_domains).toEqual(['api.example.com']);
-    expect(narrowPermissions(net, { allowed_domains: ['evil.test'] }, HOME).allowed_domains).toEqual(['*.example.com']);
+    expect(narrowPermissions(net, { allowed_domains: ['evil.test'] }, HOME).allowed_domains).toEqual([]);
     expect(narrowPermissions(PRESETS.standard, { allowed_commands: ['ls'] }, HOME).allowed_commands).toEqual(['ls']);
     const allowlist = { ...PRESETS.standard, allowed_commands: ['ls', 'cat'] };
-    expect(narrowPermissions(allowlist, { allowed_commands: ['ls', 'rm'] }, HOME).allowed_commands).toEqual(['ls', 'cat']);
+    expect(narrowPermissions(allowlist, { allowed_commands: ['ls', 'rm'] }, HOME).allowed_commands).toEqual(['ls']);
     expect(narrowPermissions(allowlist, { allowed_commands: null }, HOME).allowed_commands).toEqual(['ls', 'cat']);
     const blocked = narrowPermissions(PRESETS.standard, { blocked_paths: ['/srv/**'], blocked_commands: ['curl'] }, HOME);
     expect(blocked.blocked_paths).toEqual([...PRESETS.standard.blocked_paths, '/srv/**']);

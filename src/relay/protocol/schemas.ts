@@ -235,6 +235,21 @@ export const StopResult = z.discriminatedUnion('ok', [
   z.strictObject({ type: z.literal('stop_result'), request_id: RequestId, ...Failure }),
 ]);
 
+const DeployedAgent = { name: AgentName, agent_id: z.number().int().nonnegative() };
+
+/** A deployed agent ended for good on its own (it exited, or its restarts ran out): the relay stops listing it. */
+export const DeploymentEnded = z.strictObject({ type: z.literal('deployment_ended'), ...DeployedAgent });
+
+/**
+ * The deployed agents the kernel runs, sent on every authentication: the relay marks any
+ * other deployment of that machine stopped (they ended while the link was down, or with
+ * a kernel restart).
+ */
+export const DeploymentsReport = z.strictObject({
+  type: z.literal('deployments'),
+  agents: z.array(z.strictObject(DeployedAgent)).max(10_000, 'expected at most 10000 deployed agents'),
+});
+
 export const Ping = z.strictObject({ type: z.literal('ping'), ts: Timestamp });
 export const Pong = z.strictObject({ type: z.literal('pong'), ts: Timestamp });
 
@@ -264,6 +279,8 @@ export const KernelToRelay = z.discriminatedUnion('type', [
   SessionClose,
   DeployResult,
   StopResult,
+  DeploymentEnded,
+  DeploymentsReport,
   Ping,
   Pong,
   KernelError,

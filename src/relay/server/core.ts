@@ -270,6 +270,16 @@ export class RelayCore {
         command.answer(message);
         return;
       }
+      case 'deployment_ended': {
+        const running = this.store.deployments(link.machineId).some((d) => d.name === message.name && d.agent_id === message.agent_id);
+        if (running) this.store.recordStop(link.machineId, message.name, this.now());
+        return;
+      }
+      case 'deployments': {
+        const stopped = this.store.reconcile(link.machineId, message.agents, this.now());
+        if (stopped > 0) this.log.info({ machine_id: link.machineId, stopped }, 'deployments the kernel no longer runs marked stopped');
+        return;
+      }
       case 'ping':
         link.send({ type: 'pong', ts: message.ts });
         return;

@@ -119,6 +119,19 @@ export class RelayStore {
     this.#stop.run(now, machineId, name);
   }
 
+  /** The kernel's word on what it runs: every other running deployment of the machine is stopped. */
+  reconcile(machineId: string, running: readonly { name: string; agent_id: number }[], now: number): number {
+    const alive = new Set(running.map((agent) => `${agent.name}\0${agent.agent_id}`));
+    let stopped = 0;
+    this.#db.transaction(() => {
+      for (const deployment of this.#runningOn.all(machineId)) {
+        if (alive.has(`${deployment.name}\0${deployment.agent_id}`)) continue;
+        stopped += this.#stop.run(now, machineId, deployment.name).changes;
+      }
+    })();
+    return stopped;
+  }
+
   /** Deployments not stopped, oldest first. */
   deployments(machineId?: string): DeploymentView[] {
     return machineId === undefined ? this.#running.all() : this.#runningOn.all(machineId);
