@@ -8,6 +8,7 @@ import { describeZodError } from '../../protocol/errors.js';
 import { LEVELS } from '../../protocol/schemas/permissions.js';
 import { readCliConfig } from '../config-file.js';
 import { fail, out } from '../output.js';
+import { readConfigOption, stopOnSignals } from '../server-command.js';
 import { socketOption } from '../socket-option.js';
 
 interface KernelFlags {
@@ -52,20 +53,8 @@ function bytes(value: string): number {
   return n;
 }
 
-async function readConfig(path: string): Promise<KernelOptionsInput> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    fail(`cannot read --config ${path}: ${(error as Error).message}`);
-  }
-  // yaml loads only when a config file is given: it is a noticeable part of start-up.
-  const { parse: parseYaml } = await import('yaml');
-  const value: unknown = parseYaml(text);
-  if (value === null || value === undefined) return {};
-  const parsed = KernelOptions.partial().safeParse(value);
-  if (!parsed.success) fail(`${path}: ${describeZodError(parsed.error, 'config').message}`);
-  return value as KernelOptionsInput;
+function readConfig(path: string): Promise<KernelOptionsInput> {
+  return readConfigOption<KernelOptionsInput>(path, KernelOptions.partial(), 'config');
 }
 
 /**
@@ -160,23 +149,9 @@ export function registerKernelCommand(program: Command): void {
       }
       out(`agentos kernel ready socket=${kernel.socketPath} http=${kernel.httpUrl ?? 'off'}`);
 
-      let signals = 0;
-      const shutdown = (signal: NodeJS.Signals) => {
-        signals++;
-        if (signals > 1) {
-          process.stderr.write(`agentos: ${signal} again, exiting at once\n`);
-          process.exit(1);
-        }
+      stopOnSignals((signal) => {
         kernel.log.info({ signal }, 'shutting down');
-        kernel.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            process.stderr.write(`agentos: shutdown failed: ${(error as Error).message}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', shutdown);
-      process.on('SIGTERM', shutdown);
+        return kernel.stop();
+      }, 'shutdown');
     });
 }

@@ -1,5 +1,4 @@
 /** `agentos relay`: run the relay (docs/relay.md §10) in the foreground until SIGINT or SIGTERM. */
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -9,6 +8,7 @@ import { RelayLimits, type RelayLimitsInput } from '../../relay/protocol/limits.
 import { LOG_LEVELS, type RelayOptionsInput } from '../../relay/server/options.js';
 import { type RelayServer, startRelay } from '../../relay/server/relay.js';
 import { fail, out } from '../output.js';
+import { readConfigOption, stopOnSignals } from '../server-command.js';
 
 interface RelayFlags {
   host?: string;
@@ -29,25 +29,9 @@ function port(value: string): number {
   return n;
 }
 
-/** The RelayLimits keys from a YAML file, checked here so a mistake names the file and key. */
-async function readLimits(path: string): Promise<RelayLimitsInput> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    fail(`cannot read --config ${path}: ${(error as Error).message}`);
-  }
-  const { parse: parseYaml } = await import('yaml');
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (error) {
-    fail(`${path}: not valid YAML: ${(error as Error).message}`);
-  }
-  if (value === null || value === undefined) return {};
-  const parsed = RelayLimits.safeParse(value);
-  if (!parsed.success) fail(`${path}: ${describeZodError(parsed.error, 'relay limit').message}`);
-  return value as RelayLimitsInput;
+/** The RelayLimits keys from a YAML file. */
+function readLimits(path: string): Promise<RelayLimitsInput> {
+  return readConfigOption<RelayLimitsInput>(path, RelayLimits, 'relay limit');
 }
 
 export function registerRelayCommand(program: Command): void {
@@ -93,22 +77,6 @@ export function registerRelayCommand(program: Command): void {
         out(`  admin token file    ${relay.adminTokenFile}`);
       }
 
-      let signals = 0;
-      const shutdown = (signal: NodeJS.Signals) => {
-        signals++;
-        if (signals > 1) {
-          process.stderr.write(`agentos: ${signal} again, exiting at once\n`);
-          process.exit(1);
-        }
-        relay.close().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            process.stderr.write(`agentos: relay shutdown failed: ${(error as Error).message}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', shutdown);
-      process.on('SIGTERM', shutdown);
+      stopOnSignals(() => relay.close(), 'relay shutdown');
     });
 }
