@@ -173,6 +173,8 @@ export const KernelOptions = z
         machineId: z.string().min(1, 'expected tunnel.machineId (a non-empty string)').optional(),
         /** The machine token: kept in memory, never logged. */
         token: z.string().min(1, 'expected tunnel.token (a non-empty string)').optional(),
+        /** PEM file of certificates to trust for a wss:// relay besides the system's (one with a self-signed certificate). */
+        caFile: z.string().min(1, 'expected tunnel.caFile (a path)').optional(),
         /** Allow plain ws:// to a host other than this machine (the token then travels in clear). */
         insecure: z.boolean().default(false),
         /** The level remote agents start from, before their token's ceiling narrows it. */

@@ -39,6 +39,8 @@ export const RelayTransportOptions = z.strictObject({
   name: AgentName.optional(),
   /** Allow sending the token over plain ws to a host that is not loopback. */
   insecure: z.boolean().default(false),
+  /** PEM certificates trusted for a wss:// relay besides the system's (a relay with a self-signed certificate). */
+  ca: z.string().min(1, 'expected ca as PEM text').optional(),
   backoff: TunnelBackoff.default(DEFAULT_AGENT_BACKOFF),
   /** Bounds each connection attempt (open and auth), and how long a call waits for a link. */
   connectTimeoutMs: z.number().int().min(1, 'expected connectTimeoutMs >= 1').default(10_000),
@@ -279,6 +281,7 @@ export class RelayTransport implements ClientTransport {
       // The relay's own limit arrives with auth_ok; until then its default bounds a frame.
       maxPayload: DEFAULT_MAX_MESSAGE_BYTES,
       handshakeTimeout: this.#options.connectTimeoutMs,
+      ...(this.#options.ca === undefined ? {} : { ca: this.#options.ca }),
     });
     const link: Link = {
       ws,
@@ -306,7 +309,12 @@ export class RelayTransport implements ClientTransport {
     });
     ws.on('message', (data) => this.#onFrame(link, data));
     ws.on('error', (error: NodeJS.ErrnoException) => {
-      link.lastError ??= new AgentOSError('UNAVAILABLE', `cannot reach the relay at ${this.address}: ${error.code ?? error.message}`);
+      // Both: the code for a script (ECONNREFUSED), the text for a person (a TLS failure's code says little alone).
+      const cause =
+        error.code && error.message && !error.message.includes(error.code)
+          ? `${error.code}: ${error.message}`
+          : error.message || error.code;
+      link.lastError ??= new AgentOSError('UNAVAILABLE', `cannot reach the relay at ${this.address}: ${cause}`);
     });
     ws.on('close', (code, reason) => this.#onClose(link, code, reason.toString()));
   }

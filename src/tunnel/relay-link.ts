@@ -44,9 +44,15 @@ export class RelayLink {
   #held = false;
   #closed = false;
 
-  constructor(url: string, handshakeTimeoutMs: number, events: LinkEvents) {
+  /** `ca`: PEM certificates trusted for a wss:// relay besides the system's (a self-signed relay). */
+  constructor(url: string, handshakeTimeoutMs: number, events: LinkEvents, ca?: string) {
     this.#events = events;
-    this.#ws = new WebSocket(url, { maxPayload: WS_MAX_PAYLOAD, perMessageDeflate: false, handshakeTimeout: handshakeTimeoutMs });
+    this.#ws = new WebSocket(url, {
+      maxPayload: WS_MAX_PAYLOAD,
+      perMessageDeflate: false,
+      handshakeTimeout: handshakeTimeoutMs,
+      ...(ca === undefined ? {} : { ca }),
+    });
     this.#ws.on('open', () => {
       this.#lastHeard = Date.now();
       if (!this.#closed) events.open();

@@ -42,6 +42,8 @@ export interface TunnelActorDeps {
   events: EventBus;
   kernelVersion: string;
   input: TunnelInputArg;
+  /** PEM certificates trusted for a wss:// relay besides the system's (`tunnel.caFile`). */
+  ca?: string;
   parent?: AnyActorRef;
   /** Called when a link authenticates (the tunnel's own agent is made then). */
   onConnected(): void;
@@ -186,21 +188,26 @@ export class TunnelActor {
       queueMicrotask(() => this.#actor.send({ type: 'socket.error', error: message }));
       return;
     }
-    const link: RelayLink = new Link(url, context.handshake_timeout_ms, {
-      open: () => this.#from(link, { type: 'socket.open' }),
-      error: (error) => this.#from(link, { type: 'socket.error', error }),
-      close: (code, reason) => this.#from(link, { type: 'socket.close', code, reason }),
-      heartbeatTimeout: () => this.#from(link, { type: 'heartbeat.timeout' }),
-      bad: (code, error) => {
-        if (link !== this.#link) return;
-        this.#log.warn({ code, error }, 'the relay sent a message the kernel cannot read');
-        // Before auth_ok nothing else may come: this relay does not speak the protocol.
-        if (this.#state === 'authenticating') this.#actor.send({ type: 'socket.error', error: `bad handshake from the relay: ${error}` });
+    const link: RelayLink = new Link(
+      url,
+      context.handshake_timeout_ms,
+      {
+        open: () => this.#from(link, { type: 'socket.open' }),
+        error: (error) => this.#from(link, { type: 'socket.error', error }),
+        close: (code, reason) => this.#from(link, { type: 'socket.close', code, reason }),
+        heartbeatTimeout: () => this.#from(link, { type: 'heartbeat.timeout' }),
+        bad: (code, error) => {
+          if (link !== this.#link) return;
+          this.#log.warn({ code, error }, 'the relay sent a message the kernel cannot read');
+          // Before auth_ok nothing else may come: this relay does not speak the protocol.
+          if (this.#state === 'authenticating') this.#actor.send({ type: 'socket.error', error: `bad handshake from the relay: ${error}` });
+        },
+        message: (message) => {
+          if (link === this.#link) this.#onMessage(link, message);
+        },
       },
-      message: (message) => {
-        if (link === this.#link) this.#onMessage(link, message);
-      },
-    });
+      this.#deps.ca,
+    );
     this.#link = link;
   }
 

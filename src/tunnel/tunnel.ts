@@ -3,6 +3,7 @@
  * its link, the relay's deployments, the stored settings of TUNNEL_CONFIG, and the
  * tunnel's own agent (`relay`) that deployed agents are children of.
  */
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AnyActorRef } from 'xstate';
 import type { AgentRecord, AgentRegistry } from '../agents/registry.js';
@@ -85,6 +86,7 @@ export class Tunnel {
       events: deps.events,
       kernelVersion: deps.kernelVersion,
       input: { backoff: tunnel.backoff, handshake_timeout_ms: tunnel.handshakeTimeoutMs },
+      ...(tunnel.caFile === undefined ? {} : { ca: readCaFile(tunnel.caFile) }),
       ...(deps.parent ? { parent: deps.parent } : {}),
       onConnected: () => {
         this.#relaySession();
@@ -196,5 +198,14 @@ export class Tunnel {
     const session: Session = { agent: record, transport: 'relay', closed: this.#relayAbort.signal, requestClose() {} };
     this.#relayAgent = { record, session };
     return session;
+  }
+}
+
+/** Read once at start (a small file), so a wrong path stops the kernel with its name rather than failing every connect. */
+function readCaFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`tunnel.caFile: cannot read ${path}: ${(error as Error).message}`);
   }
 }

@@ -29,6 +29,7 @@ interface KernelFlags {
   relay?: string;
   machineId?: string;
   machineTokenFile?: string;
+  relayCa?: string;
   /** false with --no-tunnel. */
   tunnel?: boolean;
 }
@@ -86,6 +87,7 @@ async function tunnelOptions(flags: KernelFlags, fromFile: KernelOptionsInput['t
   if (relayUrl !== undefined) tunnel.relayUrl = relayUrl.replace(/^http(s?):/i, 'ws$1:');
   if (machineId !== undefined) tunnel.machineId = machineId;
   if (token !== undefined) tunnel.token = token;
+  if (flags.relayCa !== undefined) tunnel.caFile = flags.relayCa;
   if (config.relay?.insecure !== undefined && tunnel.insecure === undefined) tunnel.insecure = config.relay.insecure;
   return tunnel;
 }
@@ -119,6 +121,7 @@ export function registerKernelCommand(program: Command): void {
     .option('--relay <url>', 'connect the tunnel to this relay at start (default: relay.url of ~/.agentos/config.yaml)')
     .option('--machine-id <id>', "this kernel's machine id at the relay (default: machine.id of the config)")
     .option('--machine-token-file <file>', 'file holding the machine token (default: machine.token of the config)')
+    .option('--relay-ca <file>', 'PEM certificates to trust for a wss:// relay besides the system ones (a self-signed relay)')
     .option('--no-tunnel', 'do not connect to a relay at start, whatever the config says')
     .action(async (flags: KernelFlags) => {
       const fromFile = flags.config ? await readConfig(flags.config) : {};
