@@ -9,6 +9,7 @@ const FLAG: Record<Exclude<Permission, 'none' | 'admin'>, keyof Permissions> = {
   write: 'can_write',
   spawn: 'can_spawn',
   network: 'can_network',
+  tunnel: 'can_tunnel',
 };
 
 export interface Grant {
@@ -20,6 +21,8 @@ export interface Grant {
 export function denialReason(grant: Grant, needed: Permission): string | undefined {
   if (needed === 'none') return undefined;
   if (needed === 'admin') return grant.admin ? undefined : 'needs the admin token (presented in HELLO)';
+  // The tunnel calls: the admin, or an agent an admin granted can_tunnel.
+  if (needed === 'tunnel' && grant.admin) return undefined;
   const flag = FLAG[needed];
   return grant.permissions[flag] ? undefined : `needs ${flag}`;
 }

@@ -4,7 +4,7 @@
  */
 
 /** What a caller must hold to make a call; `none` is open to every agent. */
-export const PERMISSIONS = ['none', 'think', 'exec', 'read', 'write', 'spawn', 'network', 'admin'] as const;
+export const PERMISSIONS = ['none', 'think', 'exec', 'read', 'write', 'spawn', 'network', 'tunnel', 'admin'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 interface OpcodeEntry {
@@ -52,9 +52,9 @@ const TABLE = [
   { code: 0x61, name: 'UNSUBSCRIBE', permission: 'none' },
   { code: 0x62, name: 'POLL_EVENTS', permission: 'none' },
   { code: 0x63, name: 'EMIT', permission: 'none' },
-  { code: 0x70, name: 'TUNNEL_CONNECT', permission: 'admin', aliasCodes: [0xb0] },
-  { code: 0x71, name: 'TUNNEL_STATUS', permission: 'admin', aliasCodes: [0xb2] },
-  { code: 0x72, name: 'TUNNEL_DISCONNECT', permission: 'admin', aliasCodes: [0xb1] },
+  { code: 0x70, name: 'TUNNEL_CONNECT', permission: 'tunnel', aliasCodes: [0xb0] },
+  { code: 0x71, name: 'TUNNEL_STATUS', permission: 'tunnel', aliasCodes: [0xb2] },
+  { code: 0x72, name: 'TUNNEL_DISCONNECT', permission: 'tunnel', aliasCodes: [0xb1] },
   { code: 0x76, name: 'GET_AUDIT_LOG', permission: 'admin' },
   { code: 0x77, name: 'SET_AUDIT_CONFIG', permission: 'admin' },
   { code: 0x80, name: 'TASK_CREATE', permission: 'none' },
@@ -76,8 +76,8 @@ const TABLE = [
   { code: 0xa6, name: 'WORLD_STATE', permission: 'none' },
   { code: 0xa7, name: 'WORLD_SNAPSHOT', permission: 'spawn' },
   { code: 0xa8, name: 'WORLD_RESTORE', permission: 'spawn' },
-  { code: 0xb3, name: 'TUNNEL_LIST_REMOTES', permission: 'admin' },
-  { code: 0xb4, name: 'TUNNEL_CONFIG', permission: 'admin' },
+  { code: 0xb3, name: 'TUNNEL_LIST_REMOTES', permission: 'tunnel' },
+  { code: 0xb4, name: 'TUNNEL_CONFIG', permission: 'tunnel' },
   { code: 0xc0, name: 'METRICS_SYSTEM', permission: 'none' },
   { code: 0xc3, name: 'METRICS_CGROUP', permission: 'none' },
   { code: 0xd0, name: 'RECORD_START', permission: 'admin' },

@@ -5,7 +5,7 @@ import { LEVELS, PRESETS } from '../../src/protocol/schemas/permissions.js';
 
 // The levels of protocol.md §6, row by row: what each may do.
 const EXPECTED: Record<(typeof LEVELS)[number], readonly string[]> = {
-  unrestricted: ['none', 'think', 'exec', 'read', 'write', 'spawn', 'network'],
+  unrestricted: ['none', 'think', 'exec', 'read', 'write', 'spawn', 'network', 'tunnel'],
   standard: ['none', 'think', 'exec', 'read', 'write'],
   sandboxed: ['none', 'think', 'exec', 'read', 'write'],
   readonly: ['none', 'think', 'read'],
@@ -23,6 +23,12 @@ describe('permission levels', () => {
   it('admin-only calls need the admin flag, whatever the level', () => {
     expect(denialReason({ permissions: PRESETS.unrestricted, admin: false }, 'admin')).toMatch(/admin token/);
     expect(denialReason({ permissions: PRESETS.minimal, admin: true }, 'admin')).toBeUndefined();
+  });
+
+  it('the tunnel calls: the admin at any level, or an agent granted can_tunnel', () => {
+    expect(denialReason({ permissions: PRESETS.minimal, admin: true }, 'tunnel')).toBeUndefined();
+    expect(denialReason({ permissions: PRESETS.standard, admin: false }, 'tunnel')).toBe('needs can_tunnel');
+    expect(denialReason({ permissions: { ...PRESETS.minimal, can_tunnel: true }, admin: false }, 'tunnel')).toBeUndefined();
   });
 
   it('names the missing flag', () => {

@@ -191,15 +191,23 @@ describe('TUNNEL_CONNECT and TUNNEL_STATUS', () => {
     expect(kernel.tunnel.status().state).toBe('disconnected');
   });
 
-  it('TUNNEL_* are admin-only: other clients get PERMISSION_DENIED, audited', async () => {
-    const kernel = await kernelWith({}, { defaultLevel: 'unrestricted' });
+  it('TUNNEL_* need the admin or can_tunnel: other clients get PERMISSION_DENIED, audited, until an admin grants it', async () => {
+    const kernel = await kernelWith({}, { defaultLevel: 'standard' });
     const client = await connect(kernel);
     cleanups.push(() => client.close());
     for (const op of ['TUNNEL_CONNECT', 'TUNNEL_STATUS', 'TUNNEL_DISCONNECT', 'TUNNEL_LIST_REMOTES', 'TUNNEL_CONFIG']) {
-      await failure(client.call(op, {}), 'PERMISSION_DENIED');
+      const error = await failure(client.call(op, {}), 'PERMISSION_DENIED');
+      expect(error.message).toContain('can_tunnel');
     }
     const entries = await kernel.audit.query({ category: 'denial', agent_id: client.agentId as number });
     expect(entries.entries.map((e) => e.op)).toContain('TUNNEL_CONNECT');
+    // Nobody grants themselves what they do not hold.
+    await failure(client.call('SET_PERMS', { permissions: { can_tunnel: true } }), 'PERMISSION_DENIED');
+
+    const root = await admin(kernel);
+    await root.call('SET_PERMS', { agent_id: client.agentId, permissions: { can_tunnel: true } });
+    expect(await client.call('TUNNEL_STATUS')).toMatchObject({ connected: false, state: 'disconnected' });
+    expect(await client.call('TUNNEL_LIST_REMOTES')).toMatchObject({ remotes: [], count: 0 });
   });
 });
 

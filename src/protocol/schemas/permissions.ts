@@ -53,6 +53,11 @@ export const Permissions = z.object({
   can_think: z.boolean(),
   can_spawn: z.boolean(),
   can_network: z.boolean(),
+  /**
+   * Ours, beyond the spec's flags: the TUNNEL_* calls (where the kernel's relay link goes,
+   * and its machine token) without being admin. Only `unrestricted` has it; an admin grants it.
+   */
+  can_tunnel: z.boolean(),
   /** Commands run inside an OS sandbox (the sandboxed level); a sandboxed agent's children are too. */
   sandboxed: z.boolean(),
   /** Globs of the paths READ (and FILE_CHANGED) may reach, after symlinks are resolved. */
@@ -85,7 +90,7 @@ export const Permissions = z.object({
 export type Permissions = z.infer<typeof Permissions>;
 
 /** The flags of the model: each gates the opcodes that need it. */
-export const PERMISSION_FLAGS = ['can_exec', 'can_read', 'can_write', 'can_think', 'can_spawn', 'can_network'] as const;
+export const PERMISSION_FLAGS = ['can_exec', 'can_read', 'can_write', 'can_think', 'can_spawn', 'can_network', 'can_tunnel'] as const;
 export type PermissionFlag = (typeof PERMISSION_FLAGS)[number];
 
 /**
@@ -164,6 +169,7 @@ const none: Permissions = {
   can_think: false,
   can_spawn: false,
   can_network: false,
+  can_tunnel: false,
   sandboxed: false,
   allowed_read_paths: [],
   allowed_write_paths: [],
@@ -186,6 +192,7 @@ export const PRESETS: Readonly<Record<Level, Readonly<Permissions>>> = deepFreez
     can_think: true,
     can_spawn: true,
     can_network: true,
+    can_tunnel: true,
     sandboxed: false,
     allowed_read_paths: ['/**'],
     allowed_write_paths: ['/**'],

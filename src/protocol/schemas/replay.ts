@@ -22,7 +22,15 @@ export type RecordStartRequest = z.output<typeof RecordStartRequest>;
 
 export const RecordStatusRequest = z.object({ export: z.boolean().default(false) });
 
-export const RecordedAgent = z.object({ id: z.number().int(), name: z.string().nullable(), level: Level, permissions: Permissions });
+/** A recording made before `can_tunnel` existed reads as without it (deny by default). */
+const RecordedPermissions = Permissions.extend({ can_tunnel: z.boolean().default(false) });
+
+export const RecordedAgent = z.object({
+  id: z.number().int(),
+  name: z.string().nullable(),
+  level: Level,
+  permissions: RecordedPermissions,
+});
 export type RecordedAgent = z.output<typeof RecordedAgent>;
 
 export const RecordedEntry = z.object({
