@@ -305,6 +305,7 @@ describe('relay limits', () => {
       agent_calls_per_second: 50,
       agent_burst: 100,
       agent_max_in_flight: 64,
+      max_sessions_per_token: 64,
       max_buffered_bytes: 8 * 1_048_576,
     });
     expect(Object.isFrozen(DEFAULT_RELAY_LIMITS)).toBe(true);

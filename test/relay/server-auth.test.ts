@@ -144,6 +144,30 @@ describe('relay server: agent authentication', () => {
     }
     expect(relay.hub.sessions()).toEqual([]);
   });
+
+  it('holds one token to max_sessions_per_token live sessions (RATE_LIMITED), and frees a place when one ends', async () => {
+    const { relay, machineToken, agentToken } = await startTestRelay({ max_sessions_per_token: 2 });
+    await connectKernel(relay, 'laptop-1', machineToken('laptop-1'));
+    const { token } = agentToken(['laptop-1']);
+    const first = await connectAgent(relay, 'laptop-1', token);
+    await connectAgent(relay, 'laptop-1', token);
+    const third = await TestPeer.connect(`${relay.url}/agent`);
+    third.send({ type: 'agent_auth', token, machine_id: 'laptop-1' });
+    expect(await third.next('auth_error')).toMatchObject({
+      code: 'RATE_LIMITED',
+      error: expect.stringContaining('max_sessions_per_token'),
+    });
+    // Another token is not held to this one's count.
+    await connectAgent(relay, 'laptop-1', agentToken(['laptop-1']).token);
+    first.agent.ws.close();
+    for (let waited = 0; relay.hub.sessions().length > 2; waited += 10) {
+      if (waited > 5000) throw new Error('the closed session was never ended');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const again = await TestPeer.connect(`${relay.url}/agent`);
+    again.send({ type: 'agent_auth', token, machine_id: 'laptop-1' });
+    expect(await again.next('auth_ok')).toMatchObject({ type: 'auth_ok', machine_id: 'laptop-1' });
+  });
 });
 
 describe('relay server: the auth window', () => {

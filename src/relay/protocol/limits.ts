@@ -38,6 +38,12 @@ export const RelayLimits = z
     agent_calls_per_second: count('agent_calls_per_second', 100_000).default(50),
     /** ... and the burst it may spend at once. */
     agent_burst: count('agent_burst', 1_000_000).default(100),
+    /**
+     * Live sessions one agent token may hold at once (each is a remote agent on its
+     * kernel); beyond it agent_auth is refused with RATE_LIMITED, so one leaked token cannot
+     * fill a kernel's remote agents.
+     */
+    max_sessions_per_token: count('max_sessions_per_token', 100_000).default(64),
     /** Calls one agent may have awaiting a reply; beyond it a call is RATE_LIMITED. */
     agent_max_in_flight: count('agent_max_in_flight', 100_000).default(64),
     /**

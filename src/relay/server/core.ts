@@ -138,6 +138,14 @@ export class RelayCore {
       return undefined;
     }
     const { record } = verified;
+    if (this.sessionsUsing(record.id) >= this.limits.max_sessions_per_token) {
+      this.log.warn({ machine_id: machineId, token_id: record.id }, 'agent authentication refused: too many sessions for its token');
+      peer.refuse(
+        'RATE_LIMITED',
+        `token ${record.id} already holds ${this.limits.max_sessions_per_token} sessions (max_sessions_per_token)`,
+      );
+      return undefined;
+    }
     const session = new AgentSession({
       id: this.#nextSession++,
       peer,
