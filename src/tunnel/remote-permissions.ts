@@ -1,10 +1,9 @@
 /**
  * The rights of a remote agent (docs/relay.md §12): the kernel's remote level narrowed by
  * the token's ceiling. The relay may only take away: a flag is on when both have it, a
- * limit is the lower of the two, a list the ceiling gives keeps only its entries within
- * the level's (the ceiling's word is the most the token allows, so an entry beyond the
- * level is dropped, never replaced by the level's wider list), blocked lists add up, and
- * a sandbox once asked for stays. Pure: no I/O.
+ * limit is the lower of the two, an allowed list is what both lists allow (each entry of
+ * one that an entry of the other covers; never the wider list of either), blocked lists
+ * add up, and a sandbox once asked for stays. Pure: no I/O.
  */
 import { homedir } from 'node:os';
 import { PERMISSION_FLAGS, type Permissions } from '../protocol/schemas/permissions.js';
@@ -31,11 +30,11 @@ export function narrowPermissions(level: Readonly<Permissions>, ceiling: Ceiling
   for (const field of ['allowed_read_paths', 'allowed_write_paths'] as const) {
     const asked = ceiling[field];
     if (asked === undefined) continue;
-    const held = level[field].map((pattern) => normalizePattern(pattern, home));
-    out[field] = asked.filter((pattern) => held.some((h) => pathCovers(h, normalizePattern(pattern, home))));
+    const normal = (pattern: string) => normalizePattern(pattern, home);
+    out[field] = intersect(level[field], asked, (wide, narrow) => pathCovers(normal(wide), normal(narrow)));
   }
   if (ceiling.allowed_domains !== undefined) {
-    out.allowed_domains = ceiling.allowed_domains.filter((domain) => level.allowed_domains.some((held) => domainCovers(held, domain)));
+    out.allowed_domains = intersect(level.allowed_domains, ceiling.allowed_domains, domainCovers);
   }
   // null in the ceiling ("any command") caps nothing; a list keeps what the level also allows.
   if (ceiling.allowed_commands !== undefined && ceiling.allowed_commands !== null) {
@@ -45,6 +44,19 @@ export function narrowPermissions(level: Readonly<Permissions>, ceiling: Ceiling
   if (ceiling.blocked_paths) out.blocked_paths = union(level.blocked_paths, ceiling.blocked_paths);
   if (ceiling.blocked_commands) out.blocked_commands = union(level.blocked_commands, ceiling.blocked_commands);
   return out;
+}
+
+/**
+ * What both pattern lists allow, as far as it can be proven: each pattern of one list
+ * that a pattern of the other covers (so a ceiling of `/**` over a level of `~/**` keeps
+ * `~/**`, and a ceiling of `~/projects/**` keeps that). Nothing unproven is kept.
+ */
+function intersect(level: readonly string[], ceiling: readonly string[], covers: (wide: string, narrow: string) => boolean): string[] {
+  const kept = [
+    ...ceiling.filter((asked) => level.some((held) => covers(held, asked))),
+    ...level.filter((held) => ceiling.some((asked) => covers(asked, held))),
+  ];
+  return [...new Set(kept)];
 }
 
 function union(a: readonly string[], b: readonly string[]): string[] {

@@ -151,7 +151,12 @@ export class TunnelActor {
       machine_id: status.machine_id,
       ...(error && { error }),
     });
-    this.#log.info({ state, relay_url: status.relay_url, machine_id: status.machine_id, error: error ?? undefined }, 'tunnel state');
+    // A relay that stays down is retried every 1.5 s or so: say so at attempts 1, 2, 4, 8, ... only.
+    const retrying = state !== 'connected' && state !== 'stopped' && state !== 'disconnected';
+    const quiet = retrying && status.attempt > 1 && (status.attempt & (status.attempt - 1)) !== 0;
+    const line = { state, relay_url: status.relay_url, machine_id: status.machine_id, attempt: status.attempt, error: error ?? undefined };
+    if (quiet) this.#log.debug(line, 'tunnel state');
+    else this.#log.info(line, 'tunnel state');
     if (state === 'connected') this.#settle({ connected: true, relay_url: status.relay_url ?? '', machine_id: status.machine_id ?? '' });
     else if (state === 'stopped' || state === 'backing_off') {
       const refused = error !== null && REFUSALS.has(error.code);

@@ -28,7 +28,7 @@ describe('narrowPermissions', () => {
     expect(narrowPermissions(level, { max_memory_bytes: 10 }, HOME).max_memory_bytes).toBe(10);
   });
 
-  it('a list of the ceiling keeps only its entries within the level (never the wider level list); blocked lists add up', () => {
+  it('an allowed list is what both allow (never the wider list of either); blocked lists add up', () => {
     // sandboxed reads ~/** and /tmp/**
     expect(narrowPermissions(PRESETS.sandboxed, { allowed_read_paths: ['~/projects/**'] }, HOME).allowed_read_paths).toEqual([
       '~/projects/**',
@@ -37,9 +37,17 @@ describe('narrowPermissions', () => {
     expect(narrowPermissions(PRESETS.sandboxed, { allowed_read_paths: ['/etc/**', '~/projects/**'] }, HOME).allowed_read_paths).toEqual([
       '~/projects/**',
     ]);
+    // A ceiling wider than the level (the readonly preset's /**) leaves the level's own list.
+    expect(narrowPermissions(PRESETS.sandboxed, { allowed_read_paths: ['/**'] }, HOME).allowed_read_paths).toEqual(
+      PRESETS.sandboxed.allowed_read_paths,
+    );
+    expect(narrowPermissions(PRESETS.standard, { allowed_write_paths: ['/tmp/**', '/srv/**'] }, HOME).allowed_write_paths).toEqual([
+      '/tmp/**',
+    ]);
     const net = { ...PRESETS.standard, can_network: true, allowed_domains: ['*.example.com'] };
     expect(narrowPermissions(net, { allowed_domains: ['api.example.com'] }, HOME).allowed_domains).toEqual(['api.example.com']);
     expect(narrowPermissions(net, { allowed_domains: ['evil.test'] }, HOME).allowed_domains).toEqual([]);
+    expect(narrowPermissions(net, { allowed_domains: ['*'] }, HOME).allowed_domains).toEqual(['*.example.com']);
     expect(narrowPermissions(PRESETS.standard, { allowed_commands: ['ls'] }, HOME).allowed_commands).toEqual(['ls']);
     const allowlist = { ...PRESETS.standard, allowed_commands: ['ls', 'cat'] };
     expect(narrowPermissions(allowlist, { allowed_commands: ['ls', 'rm'] }, HOME).allowed_commands).toEqual(['ls']);
