@@ -114,7 +114,10 @@ export async function runRelaySection(context: RelaySectionContext): Promise<Rel
   const relayDir = join(context.dir, 'relay-server-data');
   const configFile = join(context.dir, 'relay-limits.yaml');
   // Far above the load: the default limits are for untrusted agents, not for a benchmark.
-  await writeFile(configFile, 'agent_calls_per_second: 100000\nagent_burst: 1000000\nagent_max_in_flight: 4096\nmax_sessions_per_token: 1000\n');
+  await writeFile(
+    configFile,
+    'agent_calls_per_second: 100000\nagent_burst: 1000000\nagent_max_in_flight: 4096\nmax_sessions_per_token: 1000\n',
+  );
   let relay = await startRelay(relayDir, configFile, 0);
   const port = Number(new URL(relay.url).port);
   // run.ts's agentHost('relay-kernel') keeps its data here.
