@@ -4,12 +4,10 @@
  * (`tunnel.caFile`, the `--relay-ca` flag), and a RemoteAgentClient with `ca`. Without the
  * certificate the agent is refused by TLS, never by a fallback to plain ws.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RelayServer, startRelay } from '../../src/relay/server/relay.js';
@@ -17,8 +15,8 @@ import { AgentOSError } from '../../src/sdk/errors.js';
 import { RemoteAgentClient } from '../../src/sdk/remote-client.js';
 import { adminToken, connect, until } from '../agents/support.js';
 import { startTestKernel, type TestKernel } from '../helpers/kernel.js';
+import { selfSignedCert } from './tls-cert.js';
 
-const run = promisify(execFile);
 const MACHINE = 'tls-box';
 
 let dir: string;
@@ -29,25 +27,8 @@ let agentToken: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'agentos-relay-tls-'));
-  const [keyFile, certFile] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-days',
-    '1',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-  ]);
-  cert = await readFile(certFile, 'utf8');
+  const { certFile, keyFile, cert: pem } = await selfSignedCert(dir);
+  cert = pem;
   relay = await startRelay(
     { dataDir: join(dir, 'relay'), port: 0, tls: { certFile, keyFile } },
     { logger: pino({ level: process.env.AGENTOS_TEST_LOG ?? 'silent' }) },

@@ -3,20 +3,18 @@
  * made by openssl for the test, backpressure from a kernel that stops reading, and the
  * `agentos relay` command as a real child process.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientOptions } from 'ws';
 import { startRelay } from '../../src/relay/server/relay.js';
 import { runCli } from '../cli/run-cli.js';
 import { cleanup, connectKernel, type Message, startTestRelay, TestPeer } from './server-helpers.js';
+import { selfSignedCert } from './tls-cert.js';
 
-const run = promisify(execFile);
 const dirs: string[] = [];
 
 afterEach(async () => {
@@ -33,24 +31,7 @@ async function tempDir(): Promise<string> {
 describe('relay server: wss', () => {
   it('serves wss and https with the given certificate', async () => {
     const dir = await tempDir();
-    const keyFile = join(dir, 'k');
-    const certFile = join(dir, 'c');
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=localhost',
-      '-days',
-      '1',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-    ]);
-    const ca = await readFile(certFile);
+    const { certFile, keyFile, cert: ca } = await selfSignedCert(dir);
     const relay = await startRelay(
       { port: 0, dataDir: join(dir, 'data'), tls: { certFile, keyFile } },
       { logger: pino({ level: 'silent' }) },
