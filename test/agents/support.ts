@@ -45,6 +45,17 @@ export async function until<T>(check: () => T | Promise<T>, what: string, timeou
 }
 
 /** The AgentOSError a call fails with; fails the test when it succeeds. */
+/** The AgentOSError a promised call rejects with, whatever its code; fails the test if it resolves. */
+export async function rejection(call: Promise<unknown>): Promise<AgentOSError> {
+  try {
+    await call;
+  } catch (error) {
+    expect(error).toBeInstanceOf(AgentOSError);
+    return error as AgentOSError;
+  }
+  throw new Error('expected the call to fail');
+}
+
 export async function failure(call: Promise<unknown>, code: string): Promise<AgentOSError> {
   try {
     const reply = await call;

@@ -10,25 +10,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrameBuffer } from '../../src/protocol/frame.js';
 import { Op } from '../../src/protocol/opcodes.js';
 import { AgentOSClient } from '../../src/sdk/client.js';
-import { AgentOSError } from '../../src/sdk/errors.js';
 import { SYSCALLS } from '../../src/syscalls/index.js';
+import { rejection } from '../agents/support.js';
 import { RawClient, startTestKernel, type TestKernel } from '../helpers/kernel.js';
 import { agentIdOf, eventually, expectFailure, liveGroupMembers, session } from './support.js';
 
 const SECRET = 'agentos-test-secret-value-7c1f';
 const MAX_READ = 64 * 1024;
 const MAX_TIMEOUT_S = 60;
-
-/** The rejection of a promised SDK call, as an AgentOSError. */
-async function rejection(promise: Promise<unknown>): Promise<AgentOSError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AgentOSError);
-    return error as AgentOSError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 let kernel: TestKernel;
 let work: string;

@@ -7,8 +7,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentOSError } from '../../src/sdk/errors.js';
 import type { RelayLinkState } from '../../src/sdk/relay-transport.js';
+import { rejection } from '../agents/support.js';
 import {
   agentToken,
   eventually,
@@ -34,16 +34,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopAll();
 }, 60_000);
-
-async function refusal(promise: Promise<unknown>): Promise<AgentOSError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AgentOSError);
-    return error as AgentOSError;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('a remote agent through the relay', () => {
   it('makes syscalls on the kernel: STORE/FETCH, WRITE then READ in a temp dir, as a remote agent of its own', async () => {
@@ -89,7 +79,7 @@ describe('a remote agent through the relay', () => {
     expect(agent.ceiling).toEqual({ can_write: false });
     const dir = await tempDir('denied');
     await mkdir(dir, { recursive: true });
-    const denied = await refusal(agent.write({ path: join(dir, 'nope.txt'), content: 'x' }));
+    const denied = await rejection(agent.write({ path: join(dir, 'nope.txt'), content: 'x' }));
     expect(denied.code).toBe('PERMISSION_DENIED');
     // Reading is still within both the kernel's remote level and the ceiling.
     expect(await agent.fetch('nothing-here')).toMatchObject({ exists: false });
@@ -106,11 +96,11 @@ describe('a remote agent through the relay', () => {
     const { token } = await agentToken(relay, [MACHINE], { ceiling: { can_write: false } });
     const agent = await remoteAgent(relay, { token, machineId: MACHINE, name: 'e2e-climber' });
     const adminToken = (await readFile(join(kernel.dataDir, 'admin.token'), 'utf8')).trim();
-    const refused = await refusal(agent.hello({ token: adminToken }));
+    const refused = await rejection(agent.hello({ token: adminToken }));
     expect(refused.code).toBe('PERMISSION_DENIED');
     const dir = await tempDir('climb');
     await mkdir(dir, { recursive: true });
-    expect((await refusal(agent.write({ path: join(dir, 'x.txt'), content: 'x' }))).code).toBe('PERMISSION_DENIED');
+    expect((await rejection(agent.write({ path: join(dir, 'x.txt'), content: 'x' }))).code).toBe('PERMISSION_DENIED');
     const admin = await kernel.admin();
     const me = (await admin.list()).find((entry) => entry.id === agent.agentId);
     expect(me).toMatchObject({ kind: 'remote' });
@@ -119,19 +109,19 @@ describe('a remote agent through the relay', () => {
 
 describe('refused agents', () => {
   it('refuses a bad token with AUTH_FAILED', async () => {
-    const error = await refusal(remoteAgent(relay, { token: 'aos_agent_0123456789abcdef_notarealsecretatall', machineId: MACHINE }));
+    const error = await rejection(remoteAgent(relay, { token: 'aos_agent_0123456789abcdef_notarealsecretatall', machineId: MACHINE }));
     expect(error.code).toBe('AUTH_FAILED');
   });
 
   it('refuses an expired token with TOKEN_EXPIRED', async () => {
     const { token } = await agentToken(relay, [MACHINE], { expires_at: Date.now() - 1000 });
-    const error = await refusal(remoteAgent(relay, { token, machineId: MACHINE }));
+    const error = await rejection(remoteAgent(relay, { token, machineId: MACHINE }));
     expect(error.code).toBe('TOKEN_EXPIRED');
   });
 
   it('refuses a token not scoped to the machine with FORBIDDEN', async () => {
     const { token } = await agentToken(relay, ['another-machine']);
-    const error = await refusal(remoteAgent(relay, { token, machineId: MACHINE }));
+    const error = await rejection(remoteAgent(relay, { token, machineId: MACHINE }));
     expect(error.code).toBe('FORBIDDEN');
   });
 
@@ -147,7 +137,7 @@ describe('refused agents', () => {
     expect(revoked.body).toMatchObject({ id, revoked: true, sessions_closed: 1 });
 
     await eventually(async () => agent.state === 'closed', 'the client to close');
-    expect((await refusal(agent.fetch('alive'))).code).toBe('TOKEN_REVOKED');
+    expect((await rejection(agent.fetch('alive'))).code).toBe('TOKEN_REVOKED');
     expect(states).not.toContain('connected');
     // The kernel ended the remote agent with its session.
     const admin = await kernel.admin();

@@ -9,6 +9,7 @@ import type { AgentToRelay, RelayToAgent } from '../../src/relay/protocol/schema
 import { AgentOSError } from '../../src/sdk/errors.js';
 import { agentEndpoint, type RelayLinkState } from '../../src/sdk/relay-transport.js';
 import { RemoteAgentClient, type RemoteConnectOptions } from '../../src/sdk/remote-client.js';
+import { rejection } from '../agents/support.js';
 
 type AgentCall = Extract<AgentToRelay, { type: 'call' }>;
 type AgentAuth = Extract<AgentToRelay, { type: 'agent_auth' }>;
@@ -112,16 +113,6 @@ async function until(check: () => boolean, what = 'condition'): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`timed out waiting for ${what}`);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AgentOSError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AgentOSError);
-    return error as AgentOSError;
-  }
-  throw new Error('expected a rejection');
 }
 
 const relays: FakeRelay[] = [];

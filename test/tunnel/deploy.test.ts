@@ -31,7 +31,7 @@ afterAll(async () => {
   await fake?.close();
 });
 
-const SCRIPT = "setInterval(() => {}, 1000); console.log('deployed and running');\n";
+const SCRIPT = "setInterval(() => {}, 1000); process.stdout.write('deployed and running\\n');\n";
 
 function deploy(name: string, extra: Record<string, unknown> = {}) {
   const request_id = requestId++;
@@ -111,7 +111,7 @@ describe('deploy and stop', () => {
   it('a stopped agent is answered by stop_result alone; one that ends by itself is reported as deployment_ended', async () => {
     // crawler was stopped above: no deployment_ended for it.
     expect(fake.all('deployment_ended').some((m) => m.name === 'crawler')).toBe(false);
-    const result = await deploy('one-shot', { script: "console.log('done');\n" });
+    const result = await deploy('one-shot', { script: "process.stdout.write('done\\n');\n" });
     if (!result.ok) throw new Error(result.error);
     const ended = await fake.next('deployment_ended', (m) => m.name === 'one-shot', 20_000);
     expect(ended).toEqual({ type: 'deployment_ended', name: 'one-shot', agent_id: result.agent_id });
